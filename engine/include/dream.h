@@ -1,0 +1,139 @@
+/* dream.h — the public interface of libdream, Dreamlayer's inference engine.
+ *
+ * This header is the manual. libdream turns float images (and optional
+ * masks) in memory into float images. It knows nothing of GIMP or GTK and
+ * depends on GLib, OpenBLAS and libm only.
+ *
+ * Usage (denoise an RGB image with FFDNet):
+ *
+ *     GError *err = NULL;
+ *     char *path = dream_model_find ("ffdnet-color", &err);
+ *     dream_model *model = path ? dream_model_load (path, &err) : NULL;
+ *     if (!model) { g_printerr ("%s\n", err->message); ... }
+ *
+ *     dream_image in  = { pixels, width, height, 3 };  // HWC floats, 0..1
+ *     dream_image out = { result, width, height, 3 };  // caller-allocated
+ *     dream_denoise_params p = dream_denoise_default_params ();
+ *     p.sigma = 25.0;                     // 8-bit levels; < 0 = estimate
+ *     p.progress = my_progress;           // return FALSE to cancel
+ *     if (!dream_denoise (model, &in, &out, &p, NULL, &err)) ...
+ *     dream_model_free (model);
+ *
+ * Conventions
+ *   - Errors: functions that can fail return FALSE (or NULL) and set a
+ *     GError in the DREAM_ERROR domain. Nothing in libdream aborts or exits
+ *     on bad input: a corrupt model, an odd image size or a cancel is an
+ *     error, and the caller's buffers are left as they were unless the call
+ *     succeeded (outputs are written only at the end, or the caller is told
+ *     they are undefined — see each function).
+ *   - Images: dream_image is a borrowed view, never owned by libdream.
+ *     Pixels are float, interleaved, row-major: data[(y * width + x) *
+ *     channels + c], nominal range 0..1 (values outside are allowed).
+ *   - Progress and cancel: long calls take a dream_progress_func. It is
+ *     called from the calling thread with a fraction in 0..1 that never
+ *     decreases; returning FALSE cancels, and the call then returns FALSE
+ *     with DREAM_ERROR_CANCELLED.
+ *   - Threads: a model is read-only once loaded and may be shared by calls
+ *     on different threads. Each call uses its own worker pool sized by
+ *     n_threads (0 = one per core); OpenBLAS is kept single-threaded inside
+ *     those workers, so the machine is never oversubscribed.
+ *   - Determinism: the same inputs, settings and model give the same output
+ *     bits for a given thread count and tile size.
+ */
+#ifndef DREAM_H
+#define DREAM_H
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* ---- errors ------------------------------------------------------------ */
+
+#define DREAM_ERROR (dream_error_quark ())
+GQuark dream_error_quark (void);
+
+typedef enum {
+  DREAM_ERROR_INVALID_ARGUMENT, /* a parameter or image the call cannot take */
+  DREAM_ERROR_OUT_OF_MEMORY,    /* an allocation failed; nothing was changed */
+  DREAM_ERROR_CANCELLED,        /* the progress callback returned FALSE */
+  DREAM_ERROR_MODEL,            /* model file corrupt, truncated or of the wrong kind */
+  DREAM_ERROR_IO,               /* a file could not be opened, read or written */
+} dream_error;
+
+/* ---- progress ---------------------------------------------------------- */
+
+/* Called with a fraction 0..1; return FALSE to cancel the running call. */
+typedef gboolean (*dream_progress_func) (gpointer user, double fraction);
+
+/* ---- images ------------------------------------------------------------ */
+
+typedef struct {
+  float *data;   /* (height, width, channels), interleaved, not owned */
+  int width;
+  int height;
+  int channels;  /* 1 (grey) or 3 (RGB) for the image tasks */
+} dream_image;
+
+/* ---- models ------------------------------------------------------------ */
+
+/* A loaded network: the safetensors file is memory-mapped; weights are
+ * packed once into the layout the kernels want. Opaque. */
+typedef struct dream_model dream_model;
+
+/* Loads a model file (safetensors with an "architecture" entry in its
+ * __metadata__). Returns NULL + DREAM_ERROR_MODEL for files that are
+ * corrupt, truncated, or hold a network libdream does not know, and
+ * DREAM_ERROR_IO when the file cannot be opened. Free with
+ * dream_model_free(). */
+dream_model *dream_model_load (const char *path, GError **error);
+
+void dream_model_free (dream_model *model);
+
+/* The architecture name from the file, e.g. "ffdnet". Owned by the model. */
+const char *dream_model_get_arch (const dream_model *model);
+
+/* Image channels the network works on natively (ffdnet: 3 or 1). */
+int dream_model_get_channels (const dream_model *model);
+
+/* Finds a bundled or installed model by name (e.g. "ffdnet-color",
+ * "ffdnet-gray") and returns a newly allocated path to
+ * NAME.safetensors. Looks in, in order: $DREAM_MODELS_DIR,
+ * $XDG_DATA_HOME/dreamlayer/models, the installed data folder
+ * (<prefix>/share/dreamlayer/models), and the source tree's models/
+ * folder. NULL + DREAM_ERROR_IO if none has it. */
+char *dream_model_find (const char *name, GError **error);
+
+/* ---- denoising --------------------------------------------------------- */
+
+typedef struct {
+  double sigma;       /* noise standard deviation in 8-bit levels (0..75);
+                         negative: estimate it from the image */
+  int n_threads;      /* 0 = one per core */
+  int tile;           /* tile edge in pixels (0 = default); memory is
+                         bounded by the tile, not by the image */
+  dream_progress_func progress;  /* may be NULL */
+  gpointer progress_user;
+} dream_denoise_params;
+
+dream_denoise_params dream_denoise_default_params (void);
+
+/* Denoises `in` into `out` (same width, height and channels, allocated by
+ * the caller; may not alias `in`). A 3-channel model on a 1-channel image
+ * works on the grey replicated to RGB; a 1-channel model on RGB works on
+ * each channel. On success stores the sigma used (8-bit levels) in
+ * *sigma_used if not NULL. On failure `out` is undefined. */
+gboolean dream_denoise (const dream_model *model,
+                        const dream_image *in,
+                        dream_image *out,
+                        const dream_denoise_params *params,
+                        double *sigma_used,
+                        GError **error);
+
+/* Estimates the standard deviation of additive white Gaussian noise in an
+ * image, in 8-bit levels (0..255 scale), from its flattest patches.
+ * Returns a negative value if the image is too small to tell (under 16×16). */
+double dream_noise_estimate (const dream_image *image);
+
+G_END_DECLS
+
+#endif /* DREAM_H */

@@ -1,0 +1,44 @@
+/* dream-pixels.h — the one pixel path shared by the GIMP 3 and GIMP 2.10
+ * front ends. It speaks GEGL (which both GIMP versions hand to plug-ins)
+ * and the engine; it knows nothing of PDB procedures, dialogs or layers.
+ */
+#ifndef DREAM_PIXELS_H
+#define DREAM_PIXELS_H
+
+#include <gegl.h>
+#include "dream.h"
+
+typedef struct {
+  double sigma;                 /* 8-bit levels; negative = estimate */
+  const char *model;            /* "color", "gray", or a path to a file */
+  int n_threads;                /* 0 = all cores */
+  dream_progress_func progress; /* may be NULL; FALSE cancels */
+  gpointer progress_user;
+} dream_pixels_denoise_args;
+
+/* Denoises the region `roi` of `src`.
+ *
+ * src   the drawable's buffer, any babl format; read as R'G'B'A float (or
+ *       Y'A float when `grey`), i.e. in the drawable's own perceptual
+ *       encoding, the same values GIMP shows.
+ * mask  the selection's buffer (values 0..1, image coordinates offset by
+ *       the drawable's offsets: pass mask_dx, mask_dy = drawable offsets) or
+ *       NULL for no selection.
+ * roi   region of src to process (drawable coordinates), usually the
+ *       selection bounds clipped to the drawable.
+ *
+ * Returns a new buffer with extent = roi, format R'G'B'A float (or Y'A
+ * float), whose colour is the denoised colour and whose alpha is the
+ * source alpha times the selection value, so that composited over the
+ * source it blends with the selection's feather. NULL + GError on failure
+ * or cancel; nothing is written anywhere. *sigma_used gets the sigma the
+ * engine used (useful with estimate). */
+GeglBuffer *dream_pixels_denoise (GeglBuffer *src,
+                                  GeglBuffer *mask, int mask_dx, int mask_dy,
+                                  const GeglRectangle *roi,
+                                  gboolean grey,
+                                  const dream_pixels_denoise_args *args,
+                                  double *sigma_used,
+                                  GError **error);
+
+#endif
