@@ -4,8 +4,8 @@
     bench/ffdnet_torch_bench.py [--model models/ffdnet-color.safetensors]
                                 [--threads N] [--runs R] [--size S]
 
-Random clean image + AWGN sigma 25, float32, torch.no_grad.  Prints one line
-per run and then, for scripts comparing the C engine with torch:
+Random clean image + AWGN sigma 25, float32, torch.no_grad.  One untimed
+warm-up run (--warmup), then R timed runs.  Prints one line per run and then, for scripts comparing the C engine with torch:
 
     torch ffdnet-color 1024x1024 threads=N best=X.XXXs median=Y.YYYs peak_rss=Z MiB
 """
@@ -33,6 +33,8 @@ def main(argv=None):
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--runs', type=int, default=3)
     ap.add_argument('--size', type=int, default=1024)
+    ap.add_argument('--warmup', type=int, default=1,
+                    help='untimed runs first (default 1, like bench_ffdnet.c)')
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -44,6 +46,8 @@ def main(argv=None):
 
     times = []
     with torch.no_grad():
+        for _ in range(args.warmup):
+            net(noisy, sigma)
         for r in range(args.runs):
             t0 = time.perf_counter()
             out = net(noisy, sigma)
