@@ -89,8 +89,9 @@ main (int argc, char **argv)
   double median = runs % 2 ? t[runs / 2] : 0.5 * (t[runs / 2 - 1] + t[runs / 2]);
   struct rusage ru;
   getrusage (RUSAGE_SELF, &ru);
-  printf ("dream ffdnet-color %dx%d threads=%d best=%.3fs median=%.3fs peak_rss=%ld MiB\n",
-          size, size, threads, t[0], median, ru.ru_maxrss / 1024);
+  printf ("dream ffdnet-color %dx%d threads=%d best=%.3fs median=%.3fs peak_rss=%ld MiB blas=%s\n",
+          size, size, threads, t[0], median, ru.ru_maxrss / 1024,
+          g_getenv ("OPENBLAS_CORETYPE") ? g_getenv ("OPENBLAS_CORETYPE") : "default");
   g_free (t); g_free (x); g_free (y); g_free (path);
   dream_model_free (model);
   return 0;

@@ -17,9 +17,13 @@ void dream_gemm (int m, int n, int k, float alpha,
                  const float *a, int lda, const float *b, int ldb,
                  float beta, float *c, int ldc);
 
-/* Called once per public call: keeps OpenBLAS on one thread so that the
- * pool's threads are the only ones computing. */
+/* Called once per public call: loads OpenBLAS (with a kernel that suits
+ * this CPU) and keeps it on one thread, so that the pool's threads are the
+ * only ones computing. Cheap after the first call. */
 void dream_gemm_init (void);
+
+/* The kernel family in use, e.g. "SkylakeX" (for benchmarks and logs). */
+const char *dream_gemm_backend (void);
 
 /* ---- conv2d.c ---------------------------------------------------------- */
 
