@@ -1,0 +1,211 @@
+/* dream-pixels.c — the pixel path shared by the GIMP 3 and GIMP 2.10 front
+ * ends (see dream-pixels.h). GEGL and libdream only: nothing here may call
+ * libgimp, so that both GIMP versions can link it.
+ *
+ * Test hook: if the environment variable DREAM_TEST_CANCEL_AT holds a
+ * fraction f (e.g. "0.3"), the progress callback given to the engine
+ * returns FALSE (cancel) as soon as the reported progress reaches f. The
+ * GIMP test runners use it to check that a cancel leaves the image as it
+ * was. It has no other use; users never set it.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dream-pixels.h"
+
+typedef struct {
+  const dream_pixels_denoise_args *args;
+  double cancel_at;      /* test hook; > 1 when unset */
+  double last;           /* last fraction seen */
+  gboolean cancelled;
+} progress_state;
+
+static gboolean
+progress_cb (gpointer user, double fraction)
+{
+  progress_state *st = user;
+
+  st->last = fraction;
+  if (fraction >= st->cancel_at)
+    {
+      st->cancelled = TRUE;
+      return FALSE;
+    }
+  if (st->args->progress && !st->args->progress (st->args->progress_user, fraction))
+    {
+      st->cancelled = TRUE;
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static double
+test_cancel_at (void)
+{
+  const char *s = g_getenv ("DREAM_TEST_CANCEL_AT");
+  char *end = NULL;
+  double v;
+
+  if (!s || !*s)
+    return 2.0;
+  v = g_ascii_strtod (s, &end);
+  if (end == s || !isfinite (v))
+    return 2.0;
+  return v;
+}
+
+/* "color" / "gray" (or "grey") name a bundled model; anything else is a
+ * path to a model file. */
+static dream_model *
+load_model (const char *model, GError **error)
+{
+  const char *name = NULL;
+  dream_model *m;
+
+  if (!model || !*model || g_ascii_strcasecmp (model, "color") == 0
+      || g_ascii_strcasecmp (model, "colour") == 0)
+    name = "ffdnet-color";
+  else if (g_ascii_strcasecmp (model, "gray") == 0
+           || g_ascii_strcasecmp (model, "grey") == 0)
+    name = "ffdnet-gray";
+
+  if (name)
+    {
+      char *path = dream_model_find (name, error);
+      if (!path)
+        return NULL;
+      m = dream_model_load (path, error);
+      g_free (path);
+      return m;
+    }
+  return dream_model_load (model, error);
+}
+
+GeglBuffer *
+dream_pixels_denoise (GeglBuffer *src,
+                      GeglBuffer *mask, int mask_dx, int mask_dy,
+                      const GeglRectangle *roi,
+                      gboolean grey,
+                      const dream_pixels_denoise_args *args,
+                      double *sigma_used,
+                      GError **error)
+{
+  const int nc = grey ? 1 : 3;          /* colour channels */
+  const int na = nc + 1;                /* with alpha */
+  const Babl *space, *fmt;
+  GeglRectangle r;
+  dream_model *model = NULL;
+  float *px = NULL, *in = NULL, *out = NULL, *sel = NULL;
+  GeglBuffer *result = NULL;
+  dream_denoise_params p;
+  progress_state st;
+  double used = 0.0;
+  gsize n, i;
+  int c;
+
+  g_return_val_if_fail (GEGL_IS_BUFFER (src), NULL);
+  g_return_val_if_fail (roi != NULL && args != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!gegl_rectangle_intersect (&r, roi, gegl_buffer_get_extent (src)))
+    {
+      g_set_error (error, DREAM_ERROR, DREAM_ERROR_INVALID_ARGUMENT,
+                   "The region to denoise does not overlap the layer.");
+      return NULL;
+    }
+  if (!(args->sigma <= 75.0) || isnan (args->sigma))
+    {
+      g_set_error (error, DREAM_ERROR, DREAM_ERROR_INVALID_ARGUMENT,
+                   "Noise level %g is out of range (0 to 75, or negative to estimate).",
+                   args->sigma);
+      return NULL;
+    }
+
+  /* the model first: a bad model file costs nothing else */
+  model = load_model (args->model, error);
+  if (!model)
+    return NULL;
+
+  /* read as R'G'B'A / Y'A float in the drawable's own colour space */
+  space = babl_format_get_space (gegl_buffer_get_format (src));
+  fmt = babl_format_with_space (grey ? "Y'A float" : "R'G'B'A float", space);
+
+  n = (gsize) r.width * (gsize) r.height;
+  px = g_try_malloc_n (n, na * sizeof (float));
+  in = g_try_malloc_n (n, nc * sizeof (float));
+  out = g_try_malloc_n (n, nc * sizeof (float));
+  if (mask)
+    sel = g_try_malloc_n (n, sizeof (float));
+  if (!px || !in || !out || (mask && !sel))
+    {
+      g_set_error (error, DREAM_ERROR, DREAM_ERROR_OUT_OF_MEMORY,
+                   "Not enough memory for a %d×%d region.", r.width, r.height);
+      goto out;
+    }
+
+  gegl_buffer_get (src, &r, 1.0, fmt, px, GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
+  for (i = 0; i < n; i++)
+    for (c = 0; c < nc; c++)
+      in[i * nc + c] = px[i * na + c];
+
+  if (mask)
+    {
+      GeglRectangle mr = { r.x + mask_dx, r.y + mask_dy, r.width, r.height };
+      /* selection values are plain coverage: read them linear, no TRC */
+      gegl_buffer_get (mask, &mr, 1.0, babl_format ("Y float"), sel,
+                       GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
+    }
+
+  st.args = args;
+  st.cancel_at = test_cancel_at ();
+  st.last = -1.0;
+  st.cancelled = FALSE;
+
+  p = dream_denoise_default_params ();
+  p.sigma = args->sigma;
+  p.n_threads = args->n_threads;
+  p.progress = progress_cb;
+  p.progress_user = &st;
+
+  {
+    dream_image im_in = { in, r.width, r.height, nc };
+    dream_image im_out = { out, r.width, r.height, nc };
+    if (!dream_denoise (model, &im_in, &im_out, &p, &used, error))
+      goto out;
+  }
+  /* An engine that finished without reporting the end still gets the
+   * end reported, so that the caller's bar and the test hook see it. */
+  if (st.last < 1.0 && !progress_cb (&st, 1.0))
+    {
+      g_set_error (error, DREAM_ERROR, DREAM_ERROR_CANCELLED, "Cancelled.");
+      goto out;
+    }
+
+  /* colour = denoised colour; alpha = source alpha × selection */
+  for (i = 0; i < n; i++)
+    {
+      for (c = 0; c < nc; c++)
+        px[i * na + c] = out[i * nc + c];
+      if (sel)
+        {
+          float s = sel[i];
+          s = s < 0.0f ? 0.0f : (s > 1.0f ? 1.0f : s);
+          px[i * na + nc] *= s;
+        }
+    }
+
+  result = gegl_buffer_new (&r, fmt);
+  gegl_buffer_set (result, &r, 0, fmt, px, GEGL_AUTO_ROWSTRIDE);
+  if (sigma_used)
+    *sigma_used = used;
+
+out:
+  g_free (px);
+  g_free (in);
+  g_free (out);
+  g_free (sel);
+  if (model)
+    dream_model_free (model);
+  return result;
+}
