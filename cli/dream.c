@@ -11,6 +11,7 @@
 #include "dream.h"
 #include "imageio.h"
 #include "dream-config.h"
+#include "commands.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -51,7 +52,7 @@ split_alpha (const dream_file_image *f, float *colour, int cc, float *alpha)
     }
 }
 
-static int
+int
 cmd_denoise (int argc, char **argv)
 {
   double sigma = 25.0;
@@ -149,6 +150,9 @@ typedef struct {
 
 static const command commands[] = {
   { "denoise", cmd_denoise, "remove noise from a photo (FFDNet)" },
+  { "upscale", cmd_upscale, "enlarge an image with a super-resolution network" },
+  { "clip-score", cmd_clip_score, "score how well an image matches captions (CLIP)" },
+  { "run-net", cmd_run_net, "developer: run one network on tensors from a safetensors file" },
 };
 
 static void
