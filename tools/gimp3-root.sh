@@ -30,8 +30,8 @@ PACKAGES=(
   gimp libgimp-3.0-dev gcc pkg-config libc6-dev meson ninja-build
   libopenblas-dev libjson-glib-dev libpng-dev libjpeg-dev
   python3 python3-numpy python3-pil
-  # screenshots of the dialog under Xvfb
-  xvfb xauth x11-utils imagemagick
+  # the GUI checks (undo, dialog screenshot) under Xvfb
+  xvfb xauth x11-utils imagemagick xdotool
   # a debugger for the odd plug-in crash
   gdb
 )

@@ -242,9 +242,10 @@ def case_group():
 
 def case_undo():
     # The PDB has no "undo" in GIMP 3.0, so a batch run cannot press
-    # Edit ▸ Undo. What can be seen from here: the run leaves the undo
-    # stack usable (undo enabled, no group left open — a second group
-    # start/end pair after the run must balance), and the image is dirty.
+    # Edit ▸ Undo (run.sh does that in a GUI session with gui.py). What can
+    # be seen from here: the run leaves the undo stack usable (undo
+    # enabled, no group left open — a new group start/end pair must
+    # balance), and the image is dirty.
     img = load("kodim23-noisy25.png")
     src = img.get_selected_layers()[0]
     img.clean_all()
