@@ -39,12 +39,13 @@ say() { printf '%s\n' "$*"; }
 
 # ---- build -------------------------------------------------------------------
 if [ "${DREAM_NO_BUILD:-0}" != 1 ]; then
+  mkdir -p "$BUILD"
   if [ ! -f "$BUILD/build.ninja" ]; then
-    meson setup "$BUILD" -Dgimp=3 --buildtype=release >"$BUILD.setup.log" 2>&1 \
-      || { cat "$BUILD.setup.log"; say "FAIL build: meson setup"; say "0 passed, 1 failed"; exit 1; }
+    meson setup "$BUILD" -Dgimp=3 --buildtype=release >"$BUILD/gimp3-setup.log" 2>&1 \
+      || { cat "$BUILD/gimp3-setup.log"; say "FAIL build: meson setup"; say "0 passed, 1 failed"; exit 1; }
   fi
-  if ! ninja -C "$BUILD" >"$BUILD.ninja.log" 2>&1; then
-    tail -n 40 "$BUILD.ninja.log"
+  if ! ninja -C "$BUILD" >"$BUILD/gimp3-ninja.log" 2>&1; then
+    tail -n 40 "$BUILD/gimp3-ninja.log"
     say "FAIL build: ninja"; say "0 passed, 1 failed"; exit 1
   fi
 fi
