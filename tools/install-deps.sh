@@ -14,7 +14,7 @@ packages=(
   # references, converters and benchmarks
   python3 python3-torch python3-h5py python3-numpy python3-pil
   # test tools
-  imagemagick debootstrap zstd xvfb xauth x11-utils
+  imagemagick debootstrap zstd xvfb xauth x11-utils xdotool
 )
 if [ "$(id -u)" != 0 ]; then
   echo "install-deps.sh: run as root (sudo $0)" >&2
