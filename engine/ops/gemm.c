@@ -120,3 +120,31 @@ dream_gemm (int m, int n, int k, float alpha,
   else
     gemm_fallback (m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
+
+/* C(m,n) = alpha * A(m,k) · B(n,k)ᵀ + beta * C: B is read transposed, so a
+ * PyTorch Linear weight (out, in) or a key matrix (n_k, d) is used as it
+ * is stored. */
+void
+dream_gemm_bt (int m, int n, int k, float alpha,
+               const float *a, int lda, const float *b, int ldb,
+               float beta, float *c, int ldc)
+{
+  if (m <= 0 || n <= 0)
+    return;
+  ensure_loaded ();
+  if (blas_sgemm)
+    {
+      blas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k,
+                  alpha, a, lda, b, ldb, beta, c, ldc);
+      return;
+    }
+  for (int i = 0; i < m; i++)
+    for (int j = 0; j < n; j++)
+      {
+        float s = 0.0f;
+        for (int l = 0; l < k; l++)
+          s += a[(size_t) i * lda + l] * b[(size_t) j * ldb + l];
+        float *cij = c + (size_t) i * ldc + j;
+        *cij = alpha * s + (beta == 0.0f ? 0.0f : beta * *cij);
+      }
+}

@@ -17,6 +17,13 @@ void dream_gemm (int m, int n, int k, float alpha,
                  const float *a, int lda, const float *b, int ldb,
                  float beta, float *c, int ldc);
 
+/* C(m,n) = alpha * A(m,k) · B(n,k)ᵀ + beta * C (B stored (n, k) row-major
+ * with leading dimension ldb, e.g. a PyTorch Linear weight). Same
+ * threading rules as dream_gemm. */
+void dream_gemm_bt (int m, int n, int k, float alpha,
+                    const float *a, int lda, const float *b, int ldb,
+                    float beta, float *c, int ldc);
+
 /* Called once per public call: loads OpenBLAS (with a kernel that suits
  * this CPU) and keeps it on one thread, so that the pool's threads are the
  * only ones computing. Cheap after the first call. */
