@@ -7,6 +7,7 @@ packages=(
   # build
   gcc clang meson ninja-build pkg-config
   libglib2.0-dev libjson-glib-dev libopenblas-dev libpng-dev libjpeg-dev
+  libyaml-dev
   # GIMP 2.10 plug-in and its headless tests
   gimp libgimp2.0-dev libgegl-dev
   # sanitizers and the fuzzer (clang's runtime)
