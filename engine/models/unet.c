@@ -23,7 +23,7 @@
  */
 #include "models/unet.h"
 
-#include "ops/nn.h"
+#include "models/sd_common.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -43,115 +43,22 @@ enum {
 #define EPS_XF 1e-6f       /* attention.Normalize() of the SpatialTransformer */
 #define EPS_LN 1e-5f       /* nn.LayerNorm default */
 
-#define SHAPE(...) ((const int64_t[]) { __VA_ARGS__ })
-
 /* ==== loading ============================================================= */
 
 typedef struct {
-  const dream_st_file *file;
-  const char *prefix;
+  dream_sd_loader sd;            /* must be first: &L->sd is used as the loader */
   const dream_ldm_config *cfg;
   dream_unet *net;
-  GError **error;
-  gboolean failed;
 } loader;
 
-static char *
-vname (const loader *L, const char *fmt, va_list ap)
-{
-  char *tail = g_strdup_vprintf (fmt, ap);
-  char *name = g_strconcat (L->prefix, tail, NULL);
-  g_free (tail);
-  return name;
-}
-
-static const dream_st_tensor * G_GNUC_PRINTF (2, 3)
-find (const loader *L, const char *fmt, ...)
-{
-  va_list ap;
-  va_start (ap, fmt);
-  char *name = vname (L, fmt, ap);
-  va_end (ap);
-  const dream_st_tensor *t = dream_st_find (L->file, name);
-  g_free (name);
-  return t;
-}
-
-/* The tensor with exactly this shape, or NULL with L->failed and the error
- * set (the first error wins). */
-static const dream_st_tensor * G_GNUC_PRINTF (4, 5)
-want (loader *L, int n_dims, const int64_t *shape, const char *fmt, ...)
-{
-  if (L->failed)
-    return NULL;
-  va_list ap;
-  va_start (ap, fmt);
-  char *name = vname (L, fmt, ap);
-  va_end (ap);
-  const dream_st_tensor *t = dream_st_expect (L->file, name, n_dims, shape, L->error);
-  g_free (name);
-  if (!t)
-    {
-      L->failed = TRUE;
-      return NULL;
-    }
-  if (n_dims == 1)
-    L->net->max_vec = MAX (L->net->max_vec, (size_t) t->n_elements);
-  else
-    L->net->max_weight = MAX (L->net->max_weight, (size_t) t->n_elements);
-  return t;
-}
-
-static void G_GNUC_PRINTF (3, 4)
-fail (loader *L, dream_error code, const char *fmt, ...)
-{
-  if (L->failed)
-    return;
-  va_list ap;
-  va_start (ap, fmt);
-  char *msg = g_strdup_vprintf (fmt, ap);
-  va_end (ap);
-  g_set_error (L->error, DREAM_ERROR, code, "%s", msg);
-  g_free (msg);
-  L->failed = TRUE;
-}
-
-/* base.name.weight (out, in, k, k) and base.name.bias (out) */
-static void
-load_conv (loader *L, dream_wb *wb, const char *base, const char *name,
-           int out, int in, int k)
-{
-  wb->w = want (L, 4, SHAPE (out, in, k, k), "%s%s.weight", base, name);
-  wb->b = want (L, 1, SHAPE (out), "%s%s.bias", base, name);
-}
-
-/* a Linear (out, in) [+ bias (out)], or a 1×1 conv (out, in, 1, 1) */
-static void
-load_linear (loader *L, dream_wb *wb, const char *base, const char *name,
-             int out, int in, gboolean conv1x1, gboolean bias)
-{
-  if (conv1x1)
-    wb->w = want (L, 4, SHAPE (out, in, 1, 1), "%s%s.weight", base, name);
-  else
-    wb->w = want (L, 2, SHAPE (out, in), "%s%s.weight", base, name);
-  wb->b = bias ? want (L, 1, SHAPE (out), "%s%s.bias", base, name) : NULL;
-}
-
-static void
-load_norm (loader *L, dream_wb *wb, const char *base, const char *name, int c)
-{
-  wb->w = want (L, 1, SHAPE (c), "%s%s.weight", base, name);
-  wb->b = want (L, 1, SHAPE (c), "%s%s.bias", base, name);
-}
-
-/* The first dimension of base.name, or -1 if absent. */
-static int
-dim0 (const loader *L, const char *base, const char *name)
-{
-  const dream_st_tensor *t = find (L, "%s%s", base, name);
-  return t && t->n_dims >= 1 && t->shape[0] > 0 && t->shape[0] <= (1 << 20)
-    ? (int) t->shape[0] : -1;
-}
+#define find(L, ...) dream_sd_find (&(L)->sd, __VA_ARGS__)
+#define want(L, ...) dream_sd_want (&(L)->sd, __VA_ARGS__)
+#define fail(L, code, ...) dream_sd_fail (&(L)->sd, __VA_ARGS__)
+#define dim0(L, base, name) dream_sd_dim0 (&(L)->sd, base, name)
+#define load_conv(L, ...) dream_sd_load_conv (&(L)->sd, __VA_ARGS__)
+#define load_linear(L, ...) dream_sd_load_linear (&(L)->sd, __VA_ARGS__)
+#define load_norm(L, ...) dream_sd_load_norm (&(L)->sd, __VA_ARGS__)
+#define SHAPE DREAM_SD_SHAPE
 
 static void
 load_res (loader *L, dream_unet_res *r, const char *base, int in_ch)
@@ -233,7 +140,7 @@ load_xf (loader *L, dream_unet_xf *x, const char *base, int c)
   x->depth = depth;
   x->blocks = g_new0 (dream_unet_tblock, depth);
   const int in = x->inner;
-  for (int d = 0; d < depth && !L->failed; d++)
+  for (int d = 0; d < depth && !L->sd.failed; d++)
     {
       dream_unet_tblock *b = &x->blocks[d];
       char *tb = g_strdup_printf ("%stransformer_blocks.%d.", base, d);
@@ -276,7 +183,7 @@ load_block (loader *L, dream_unet_block *blk, const char *base, gboolean first,
   int n = 0;
   blk->in_ch = *ch;
   blk->scale_in = *scale;
-  for (int j = 0; j < UNET_MAX_LAYERS && !L->failed; j++)
+  for (int j = 0; j < UNET_MAX_LAYERS && !L->sd.failed; j++)
     {
       char *lb = g_strdup_printf ("%s%d.", base, j);
       dream_unet_layer *l = &layers[n];
@@ -324,9 +231,9 @@ load_block (loader *L, dream_unet_block *blk, const char *base, gboolean first,
       *ch = l->out_ch;
       n++;
     }
-  if (n == 0 && !L->failed)
+  if (n == 0 && !L->sd.failed)
     fail (L, DREAM_ERROR_MODEL, "%s%s0: no known module (ResBlock, SpatialTransformer, Downsample, Upsample)",
-          L->prefix, base);
+          L->sd.prefix, base);
   blk->n_layers = n;
   blk->layers = g_new0 (dream_unet_layer, MAX (n, 1));
   memcpy (blk->layers, layers, sizeof (dream_unet_layer) * n);
@@ -395,7 +302,8 @@ dream_unet_load (const dream_st_file *file, const dream_ldm_config *config,
     }
   dream_unet *net = g_new0 (dream_unet, 1);
   net->prefix = g_strdup (prefix);
-  loader L = { .file = file, .prefix = net->prefix, .cfg = config, .net = net, .error = error };
+  loader L = { .sd = { .file = file, .prefix = net->prefix, .error = error },
+               .cfg = config, .net = net };
 
   const dream_st_tensor *c0 = find (&L, "input_blocks.0.0.weight");
   if (c0->n_dims != 4 || c0->shape[0] < 1 || c0->shape[0] > 65536 || c0->shape[1] < 1
@@ -422,7 +330,7 @@ dream_unet_load (const dream_st_file *file, const dream_ldm_config *config,
   int skip_ch[UNET_MAX_BLOCKS], skip_scale[UNET_MAX_BLOCKS];
   dream_unet_block input[UNET_MAX_BLOCKS], output[UNET_MAX_BLOCKS];
   int n_in = 0, n_out = 0;
-  while (!L.failed && n_in < UNET_MAX_BLOCKS
+  while (!L.sd.failed && n_in < UNET_MAX_BLOCKS
          && (n_in == 0 || find (&L, "input_blocks.%d.0.in_layers.0.weight", n_in)
              || find (&L, "input_blocks.%d.0.op.weight", n_in)
              || find (&L, "input_blocks.%d.0.proj_in.weight", n_in)))
@@ -438,11 +346,11 @@ dream_unet_load (const dream_st_file *file, const dream_ldm_config *config,
   net->n_input = n_in;
   net->input = g_new0 (dream_unet_block, MAX (n_in, 1));
   memcpy (net->input, input, sizeof (dream_unet_block) * n_in);
-  if (L.failed)
+  if (L.sd.failed)
     goto fail;
 
   load_block (&L, &net->middle, "middle_block.", FALSE, &ch, &scale);
-  if (L.failed)
+  if (L.sd.failed)
     goto fail;
 
   int pending = n_in;
@@ -466,13 +374,13 @@ dream_unet_load (const dream_st_file *file, const dream_ldm_config *config,
       load_block (&L, &output[n_out], base, FALSE, &ch, &scale);
       g_free (base);
       n_out++;
-      if (L.failed)
+      if (L.sd.failed)
         break;
     }
   net->n_output = n_out;
   net->output = g_new0 (dream_unet_block, MAX (n_out, 1));
   memcpy (net->output, output, sizeof (dream_unet_block) * n_out);
-  if (L.failed)
+  if (L.sd.failed)
     goto fail;
   if (pending != 0 || scale != 1)
     {
@@ -491,8 +399,10 @@ dream_unet_load (const dream_st_file *file, const dream_ldm_config *config,
     for (int j = 0; j < net->input[i].n_layers; j++)
       if (net->input[i].layers[j].kind == DREAM_UNET_XF && net->input[i].layers[j].xf.linear)
         net->sd2_style = TRUE;
-  if (L.failed)
+  if (L.sd.failed)
     goto fail;
+  net->max_weight = L.sd.max_weight;
+  net->max_vec = L.sd.max_vec;
   return net;
 
 fail:
@@ -508,201 +418,90 @@ dream_unet_n_blocks (const dream_unet *net)
 
 /* ==== forward ============================================================= */
 
-/* Buffers are named by id so the dry run (where nothing is allocated) can
- * follow the same path: 0..2 the feature maps, SKIP0 + i the skip store,
- * X_IN the caller's input, X_OUT the caller's output. */
-enum { X_IN = -1, X_OUT = -2, SKIP0 = 3 };
+/* Buffer ids: 0..2 the work maps, SKIP0 + i the skip store, X_IN the
+ * caller's input, X_OUT the caller's output. */
+enum { X_IN = -1, X_OUT = -2, SKIP0 = DREAM_SD_MAPS };
 
 typedef struct {
+  dream_sd_run sd;          /* must be first */
   const dream_unet *net;
   dream_unet_state *s;
-  dream_pool *pool;
-  GError **error;
-  int B;
   const float *x, *t, *context;
   float *out;
   float *emb;               /* (B, emb_dim) SiLU of the time embedding */
 } unet_run;
 
+#define MEASURING(r) ((r)->s->work.measuring)
+#define take(r, n) dream_sd_take (&(r)->sd, n)
+#define lin(r, ...) dream_sd_linear (&(r)->sd, __VA_ARGS__)
+#define gnorm(r, ...) dream_sd_group_norm (&(r)->sd, __VA_ARGS__)
+#define lnorm(r, wb, x, rows, dim, y) dream_sd_layer_norm (&(r)->sd, wb, x, rows, dim, EPS_LN, y)
+
 static float *
 buf (unet_run *r, int id)
 {
-  dream_unet_state *s = r->s;
-  if (s->measuring)
+  if (MEASURING (r))
     return NULL;
   if (id == X_IN)
     return (float *) r->x;
   if (id == X_OUT)
     return r->out;
   if (id >= SKIP0)
-    return s->skips + s->skip_off[id - SKIP0];
-  return s->maps[id];
+    return r->s->skips + r->s->skip_off[id - SKIP0];
+  return dream_sd_map (&r->sd, id);
 }
 
-/* A feature map that is neither a nor b. */
-static int
-free_map (int a, int b)
-{
-  for (int i = 0; i < 3; i++)
-    if (i != a && i != b)
-      return i;
-  return 0;
-}
-
-static void
-note_map (unet_run *r, int id, size_t floats)
-{
-  if (r->s->measuring && id >= 0 && id < SKIP0)
-    r->s->map_floats = MAX (r->s->map_floats, floats);
-}
-
-static void
-note_scratch (unet_run *r, size_t floats)
-{
-  if (r->s->measuring)
-    r->s->scratch_per_thread = MAX (r->s->scratch_per_thread, floats);
-}
-
-static float *
-take (unet_run *r, size_t floats)
-{
-  return dream_arena_take (&r->s->arena, floats);
-}
-
-/* y (B·n, out) [+]= x (B·n, in) · Wᵀ + b for a Linear or a 1×1 conv. */
-static gboolean
-lin (unet_run *r, const dream_wb *wb, const float *x, int rows, int ldx,
-     float *y, gboolean accumulate)
-{
-  if (r->s->measuring)
-    return TRUE;
-  const float *w = dream_weight_f32 (wb->w, r->s->wbuf, r->error);
-  const float *b = wb->b ? dream_weight_f32 (wb->b, r->s->bbuf, r->error) : NULL;
-  if (!w || (wb->b && !b))
-    return FALSE;
-  dream_linear_w l = { (int) wb->w->shape[1], (int) wb->w->shape[0], w, b };
-  dream_linear (&l, x, rows, ldx, y, l.out, DREAM_NN_ACT_NONE, accumulate, r->pool);
-  return TRUE;
-}
-
-/* y = conv3×3(x) per image, stride 1 (pad 1) or 2 (pad 1, UNet Downsample). */
+/* y = conv 3×3 (x), stride 1, or stride 2 pad 1 (Downsample) */
 static gboolean
 conv (unet_run *r, const dream_wb *wb, const float *x, int h, int w, float *y, int stride)
 {
-  dream_conv cv = { (int) wb->w->shape[1], (int) wb->w->shape[0], (int) wb->w->shape[2], NULL, NULL };
-  note_scratch (r, stride == 1 ? dream_conv2d_scratch_size (&cv)
-                : dream_conv2d_strided_scratch_size (&cv));
-  if (r->s->measuring)
-    return TRUE;
-  if (!dream_weight_pack_conv (wb->w, r->s->wbuf, r->s->wtmp, r->error))
-    return FALSE;
-  cv.w = r->s->wbuf;
-  cv.b = dream_weight_f32 (wb->b, r->s->bbuf, r->error);
-  if (!cv.b)
-    return FALSE;
-  int oh = stride == 1 ? h : (h + 1) / 2, ow = stride == 1 ? w : (w + 1) / 2;
-  for (int b = 0; b < r->B; b++)
-    {
-      const float *xb = x + (size_t) b * h * w * cv.in_ch;
-      float *yb = y + (size_t) b * oh * ow * cv.out_ch;
-      if (stride == 1)
-        dream_conv2d (&cv, DREAM_ACT_NONE, xb, h, w, yb, r->pool, r->s->scratch);
-      else
-        dream_conv2d_strided (&cv, 2, 1, 1, xb, h, w, yb, oh, ow, r->pool, r->s->scratch);
-    }
-  return TRUE;
-}
-
-/* y = [SiLU] GroupNorm32(x) per image. y may equal x. */
-static gboolean
-gnorm (unet_run *r, const dream_wb *wb, const float *x, int n_px, int c, float eps,
-       gboolean silu, float *y)
-{
-  if (r->s->measuring)
-    return TRUE;
-  const float *g = dream_weight_f32 (wb->w, r->s->bbuf, r->error);
-  const float *b = g ? dream_weight_f32 (wb->b, r->s->bbuf + c, r->error) : NULL;
-  if (!b)
-    return FALSE;
-  for (int i = 0; i < r->B; i++)
-    dream_group_norm (x + (size_t) i * n_px * c, n_px, c, UNET_GROUPS, g, b, eps, silu,
-                      y + (size_t) i * n_px * c, r->pool);
-  return TRUE;
-}
-
-static gboolean
-lnorm (unet_run *r, const dream_wb *wb, const float *x, int rows, int dim, float *y)
-{
-  if (r->s->measuring)
-    return TRUE;
-  const float *g = dream_weight_f32 (wb->w, r->s->bbuf, r->error);
-  const float *b = g ? dream_weight_f32 (wb->b, r->s->bbuf + dim, r->error) : NULL;
-  if (!b)
-    return FALSE;
-  dream_layer_norm (x, rows, dim, dim, g, b, EPS_LN, y, dim, r->pool);
-  return TRUE;
+  return dream_sd_conv (&r->sd, wb, x, h, w, y, stride, 1);
 }
 
 /* ResBlock: y = skip(x) + conv₂ SiLU GN(conv₁ SiLU GN(x) + Linear(SiLU emb)) */
 static gboolean
 res_forward (unet_run *r, const dream_unet_res *R, const float *x, int h, int w, float *y)
 {
-  const size_t n = (size_t) h * w, B = r->B;
+  const size_t n = (size_t) h * w, B = r->sd.batch;
   const int in = R->in_ch, out = R->out_ch;
-  size_t mark = dream_arena_mark (&r->s->arena);
+  size_t mark = dream_arena_mark (&r->s->work.arena);
   float *t1 = take (r, B * n * in);    /* (B, n, in)  SiLU GN(x) */
   float *t2 = take (r, B * n * out);   /* (B, n, out) conv₁ + emb, then SiLU GN of it */
   float *e = take (r, B * out);        /* (B, out)    Linear(SiLU emb) */
   gboolean ok = gnorm (r, &R->norm1, x, (int) n, in, EPS_RES, TRUE, t1)
     && conv (r, &R->conv1, t1, h, w, t2, 1)
-    && lin (r, &R->emb, r->emb, r->B, r->net->emb_dim, e, FALSE);
-  if (ok && !r->s->measuring)
+    && lin (r, &R->emb, r->emb, (int) B, r->net->emb_dim, e, FALSE);
+  if (ok && !MEASURING (r))
     for (size_t b = 0; b < B; b++)
       dream_add_bias_rows (t2 + b * n * out, n, out, e + b * out);
   ok = ok && gnorm (r, &R->norm2, t2, (int) n, out, EPS_RES, TRUE, t2)
     && conv (r, &R->conv2, t2, h, w, y, 1);
   if (ok && R->skip.w)
     ok = lin (r, &R->skip, x, (int) (B * n), in, y, TRUE);
-  else if (ok && !r->s->measuring)
+  else if (ok && !MEASURING (r))
     dream_add (y, x, B * n * out);
-  dream_arena_release (&r->s->arena, mark);
+  dream_arena_release (&r->s->work.arena, mark);
   return ok;
-}
-
-static gboolean
-attend (unet_run *r, const dream_unet_xf *X, const float *q, const float *k,
-        const float *v, int n_q, int n_k, float *out)
-{
-  note_scratch (r, dream_attention_scratch_size (n_q, n_k));
-  if (r->s->measuring)
-    return TRUE;
-  dream_attention_args a = {
-    .batch = r->B, .n_q = n_q, .n_k = n_k, .heads = X->heads, .d = X->d_head,
-    .causal = FALSE, .scale = (float) (1.0 / sqrt ((double) X->d_head)),
-    .q = q, .ldq = X->inner, .k = k, .ldk = X->inner, .v = v, .ldv = X->inner,
-    .out = out, .ldo = X->inner,
-  };
-  dream_attention (&a, r->pool, r->s->scratch);
-  return TRUE;
 }
 
 /* SpatialTransformer: y = x + proj_out(blocks(proj_in(GN x)), ctx) */
 static gboolean
 xf_forward (unet_run *r, const dream_unet_xf *X, const float *x, int h, int w, float *y)
 {
-  const int n = h * w, T = r->B * n, c = X->channels, in = X->inner;
+  const int B = r->sd.batch, n = h * w, T = B * n, c = X->channels, in = X->inner;
   const int nc = r->s->n_ctx, cd = r->net->context_dim;
   const int ff_rows = MIN (T, FF_ROWS);
-  size_t mark = dream_arena_mark (&r->s->arena);
-  float *xn = take (r, (size_t) T * c);                  /* (T, c) GN(x) */
-  float *tok = take (r, (size_t) T * in);                /* (T, inner) the residual stream */
-  float *nrm = take (r, (size_t) T * in);                /* (T, inner) LN(tok), then sublayer outputs */
-  float *q = take (r, (size_t) T * in);                  /* (T, inner) */
-  float *k = take (r, (size_t) r->B * MAX (n, nc) * in); /* (B·n or B·n_ctx, inner) */
-  float *v = take (r, (size_t) r->B * MAX (n, nc) * in);
-  float *att = take (r, (size_t) T * in);                /* (T, inner) attention output */
-  float *ffh = take (r, (size_t) ff_rows * 2 * X->ff);   /* (rows, 2ff) GEGLU input */
-  float *ffg = take (r, (size_t) ff_rows * X->ff);       /* (rows, ff) */
+  size_t mark = dream_arena_mark (&r->s->work.arena);
+  float *xn = take (r, (size_t) T * c);                /* (T, c) GN(x) */
+  float *tok = take (r, (size_t) T * in);              /* (T, inner) the residual stream */
+  float *nrm = take (r, (size_t) T * in);              /* (T, inner) LN(tok) */
+  float *q = take (r, (size_t) T * in);                /* (T, inner) */
+  float *k = take (r, (size_t) B * MAX (n, nc) * in);  /* (B·n or B·n_ctx, inner) */
+  float *v = take (r, (size_t) B * MAX (n, nc) * in);
+  float *att = take (r, (size_t) T * in);              /* (T, inner) attention output */
+  float *ffh = take (r, (size_t) ff_rows * 2 * X->ff); /* (rows, 2ff) GEGLU input */
+  float *ffg = take (r, (size_t) ff_rows * X->ff);     /* (rows, ff) */
+  const int H = X->heads, D = X->d_head;
 
   gboolean ok = gnorm (r, &X->norm, x, n, c, EPS_XF, FALSE, xn)
     && lin (r, &X->proj_in, xn, T, c, tok, FALSE);
@@ -713,32 +512,33 @@ xf_forward (unet_run *r, const dream_unet_xf *X, const float *x, int h, int w, f
         && lin (r, &b->q1, nrm, T, in, q, FALSE)
         && lin (r, &b->k1, nrm, T, in, k, FALSE)
         && lin (r, &b->v1, nrm, T, in, v, FALSE)
-        && attend (r, X, q, k, v, n, n, att)
+        && dream_sd_attention (&r->sd, q, k, v, n, n, H, D, in, att)
         && lin (r, &b->o1, att, T, in, tok, TRUE)
         && lnorm (r, &b->norm2, tok, T, in, nrm)
         && lin (r, &b->q2, nrm, T, in, q, FALSE)
-        && lin (r, &b->k2, r->context, r->B * nc, cd, k, FALSE)
-        && lin (r, &b->v2, r->context, r->B * nc, cd, v, FALSE)
-        && attend (r, X, q, k, v, n, nc, att)
+        && lin (r, &b->k2, r->context, B * nc, cd, k, FALSE)
+        && lin (r, &b->v2, r->context, B * nc, cd, v, FALSE)
+        && dream_sd_attention (&r->sd, q, k, v, n, nc, H, D, in, att)
         && lin (r, &b->o2, att, T, in, tok, TRUE)
         && lnorm (r, &b->norm3, tok, T, in, nrm);
-      for (int r0 = 0; ok && !r->s->measuring && r0 < T; r0 += ff_rows)
+      for (int r0 = 0; ok && !MEASURING (r) && r0 < T; r0 += ff_rows)
         {
           int rows = MIN (ff_rows, T - r0);
           ok = lin (r, &b->ff1, nrm + (size_t) r0 * in, rows, in, ffh, FALSE);
           if (ok)
-            dream_geglu (ffh, rows, X->ff, ffg, r->pool);
+            dream_geglu (ffh, rows, X->ff, ffg, r->sd.pool);
           ok = ok && lin (r, &b->ff2, ffg, rows, X->ff, tok + (size_t) r0 * in, TRUE);
         }
     }
-  if (ok && !r->s->measuring)
+  if (ok && !MEASURING (r))
     memcpy (y, x, sizeof (float) * T * c);
   ok = ok && lin (r, &X->proj_out, tok, T, in, y, TRUE);
-  dream_arena_release (&r->s->arena, mark);
+  dream_arena_release (&r->s->work.arena, mark);
   return ok;
 }
 
-/* One layer: x (B, h, w, in) → y (B, h', w', out); *h, *w become h', w'. */
+/* One layer: x (B, h, w, in) → y (B, h', w', out); *h, *w become h', w'.
+ * tmp: (B, 2h, 2w, in) for an Upsample. */
 static gboolean
 layer_forward (unet_run *r, const dream_unet_layer *L, const float *x, int *h, int *w,
                float *y, float *tmp)
@@ -759,8 +559,8 @@ layer_forward (unet_run *r, const dream_unet_layer *L, const float *x, int *h, i
         return ok;
       }
     case DREAM_UNET_UP:
-      if (!r->s->measuring)
-        for (int b = 0; b < r->B; b++)
+      if (!MEASURING (r))
+        for (int b = 0; b < r->sd.batch; b++)
           dream_upsample_nearest2 (x + (size_t) b * *h * *w * L->in_ch, *h, *w, L->in_ch,
                                    tmp + (size_t) b * 4 * *h * *w * L->in_ch);
       *h *= 2;
@@ -778,35 +578,27 @@ block_forward (unet_run *r, const dream_unet_block *blk, int src, int *h, int *w
   for (int j = 0; j < blk->n_layers; j++)
     {
       const dream_unet_layer *L = &blk->layers[j];
-      int to = j == blk->n_layers - 1 ? dst : free_map (cur, dst);
+      int to = j == blk->n_layers - 1 ? dst : dream_sd_free_map (cur, dst);
       float *tmp = NULL;
-      size_t mark = dream_arena_mark (&r->s->arena);
+      size_t mark = dream_arena_mark (&r->s->work.arena);
       if (L->kind == DREAM_UNET_UP)
-        tmp = take (r, (size_t) r->B * 4 * *h * *w * L->in_ch);  /* (B, 2h, 2w, c) */
+        tmp = take (r, (size_t) r->sd.batch * 4 * *h * *w * L->in_ch);
       if (!layer_forward (r, L, buf (r, cur), h, w, buf (r, to), tmp))
         return FALSE;
-      dream_arena_release (&r->s->arena, mark);
-      note_map (r, to, (size_t) r->B * *h * *w * L->out_ch);
+      dream_arena_release (&r->s->work.arena, mark);
+      dream_sd_note_map (&r->sd, to, (size_t) r->sd.batch * *h * *w * L->out_ch);
       cur = to;
     }
   return TRUE;
 }
 
 static void
-probe (unet_run *r, const char *name, int id_or_neg, const float *data, int h, int w, int c)
+probe (unet_run *r, const char *name, int id, const float *data, int h, int w, int c)
 {
   dream_unet_state *s = r->s;
-  if (s->measuring || !s->probe)
+  if (MEASURING (r) || !s->probe)
     return;
-  s->probe (s->probe_user, name, data ? data : buf (r, id_or_neg), r->B, h, w, c);
-}
-
-static gboolean
-step (unet_run *r, dream_progress *progress, double work)
-{
-  if (r->s->measuring || !progress)
-    return TRUE;
-  return dream_progress_step (progress, work, r->error);
+  s->probe (s->probe_user, name, data ? data : buf (r, id), r->sd.batch, h, w, c);
 }
 
 static gboolean
@@ -814,77 +606,76 @@ unet_run_all (unet_run *r, dream_progress *progress, double work)
 {
   const dream_unet *net = r->net;
   dream_unet_state *s = r->s;
-  const int B = r->B, mc = net->model_channels, ed = net->emb_dim;
+  const int B = r->sd.batch, mc = net->model_channels, ed = net->emb_dim;
   const double unit = work / dream_unet_n_blocks (net);
-  s->arena.used = 0;
+  char name[48];
+  s->work.arena.used = 0;
 
   /* time embedding */
   float *e0 = take (r, (size_t) B * mc);   /* (B, mc) sinusoidal */
   float *e1 = take (r, (size_t) B * ed);   /* (B, 4mc) */
   r->emb = take (r, (size_t) B * ed);      /* (B, 4mc) */
-  if (!s->measuring)
+  if (!MEASURING (r))
     for (int b = 0; b < B; b++)
       dream_timestep_embedding (r->t[b], mc, e0 + (size_t) b * mc);
   if (!lin (r, &net->time1, e0, B, mc, e1, FALSE))
     return FALSE;
-  if (!s->measuring)
+  if (!MEASURING (r))
     dream_silu (e1, (size_t) B * ed);
   if (!lin (r, &net->time2, e1, B, ed, r->emb, FALSE))
     return FALSE;
   probe (r, "time_embed", 0, r->emb, 1, 1, ed);
-  if (!s->measuring)
+  if (!MEASURING (r))
     dream_silu (r->emb, (size_t) B * ed);
 
   int h = s->h, w = s->w, cur = X_IN;
   size_t skip_total = 0;
   for (int i = 0; i < net->n_input; i++)
     {
-      if (s->measuring)
+      if (MEASURING (r))
         s->skip_off[i] = skip_total;
       if (!block_forward (r, &net->input[i], cur, &h, &w, SKIP0 + i))
         return FALSE;
       cur = SKIP0 + i;
       skip_total += (size_t) B * h * w * net->input[i].out_ch;
-      char name[32];
       snprintf (name, sizeof name, "input_blocks.%d", i);
       probe (r, name, cur, NULL, h, w, net->input[i].out_ch);
-      if (!step (r, progress, unit))
+      if (!dream_sd_step (&r->sd, progress, unit))
         return FALSE;
     }
-  if (s->measuring)
+  if (MEASURING (r))
     s->skip_floats = skip_total;
 
-  int to = free_map (cur, -1);
+  int to = dream_sd_free_map (cur, -1);
   if (!block_forward (r, &net->middle, cur, &h, &w, to))
     return FALSE;
   cur = to;
   probe (r, "middle_block", cur, NULL, h, w, net->middle.out_ch);
-  if (!step (r, progress, unit))
+  if (!dream_sd_step (&r->sd, progress, unit))
     return FALSE;
 
   int ch = net->middle.out_ch;
   for (int i = 0; i < net->n_output; i++)
     {
-      int sk = SKIP0 + net->n_input - 1 - i;
-      int skc = net->input[net->n_input - 1 - i].out_ch;
-      int cat = free_map (cur, -1);
-      note_map (r, cat, (size_t) B * h * w * (ch + skc));
-      if (!s->measuring)
-        dream_concat_channels (buf (r, cur), ch, buf (r, sk), skc, (size_t) B * h * w, buf (r, cat));
-      to = free_map (cat, -1);
+      int sk = net->n_input - 1 - i, skc = net->input[sk].out_ch;
+      int cat = dream_sd_free_map (cur, -1);
+      dream_sd_note_map (&r->sd, cat, (size_t) B * h * w * (ch + skc));
+      if (!MEASURING (r))
+        dream_concat_channels (buf (r, cur), ch, buf (r, SKIP0 + sk), skc, (size_t) B * h * w,
+                               buf (r, cat));
+      to = dream_sd_free_map (cat, -1);
       if (!block_forward (r, &net->output[i], cat, &h, &w, to))
         return FALSE;
       cur = to;
       ch = net->output[i].out_ch;
-      char name[32];
       snprintf (name, sizeof name, "output_blocks.%d", i);
       probe (r, name, cur, NULL, h, w, ch);
-      if (!step (r, progress, unit))
+      if (!dream_sd_step (&r->sd, progress, unit))
         return FALSE;
     }
 
-  int g = free_map (cur, -1);
-  note_map (r, g, (size_t) B * h * w * ch);
+  int g = dream_sd_free_map (cur, -1);
+  dream_sd_note_map (&r->sd, g, (size_t) B * h * w * ch);
   return gnorm (r, &net->out_norm, buf (r, cur), h * w, ch, EPS_RES, TRUE, buf (r, g))
     && conv (r, &net->out_conv, buf (r, g), h, w, buf (r, X_OUT), 1);
 }
@@ -892,22 +683,15 @@ unet_run_all (unet_run *r, dream_progress *progress, double work)
 size_t
 dream_unet_state_bytes (const dream_unet_state *s)
 {
-  return sizeof (float) * (s->arena.cap + 3 * s->map_floats + s->skip_floats
-                           + (size_t) s->n_threads * s->scratch_per_thread);
+  return dream_sd_work_bytes (&s->work) + sizeof (float) * s->skip_floats;
 }
 
 void
 dream_unet_state_clear (dream_unet_state *s)
 {
-  g_clear_pointer (&s->arena.base, g_free);
-  for (int i = 0; i < 3; i++)
-    g_clear_pointer (&s->maps[i], g_free);
+  dream_sd_work_clear (&s->work);
   g_clear_pointer (&s->skips, g_free);
   g_clear_pointer (&s->skip_off, g_free);
-  g_clear_pointer (&s->wbuf, g_free);
-  g_clear_pointer (&s->wtmp, g_free);
-  g_clear_pointer (&s->bbuf, g_free);
-  g_clear_pointer (&s->scratch, g_free);
 }
 
 gboolean
@@ -928,33 +712,24 @@ dream_unet_state_init (dream_unet_state *s, const dream_unet *net, int batch,
   s->h = h;
   s->w = w;
   s->n_ctx = n_ctx;
-  s->n_threads = MAX (n_threads, 1);
   s->skip_off = g_new0 (size_t, MAX (net->n_input, 1));
+  s->work.n_threads = MAX (n_threads, 1);
+  s->work.max_weight = net->max_weight;
+  s->work.max_vec = net->max_vec;
 
   /* dry run: sizes of everything */
-  s->measuring = TRUE;
-  unet_run r = { .net = net, .s = s, .B = batch, .error = error };
+  s->work.measuring = TRUE;
+  unet_run r = { .sd = { .work = &s->work, .batch = batch, .error = error },
+                 .net = net, .s = s };
   unet_run_all (&r, NULL, 0.0);
-  s->measuring = FALSE;
-  s->arena.cap = s->arena.peak;
-
-  s->arena.base = dream_alloc (MAX (s->arena.cap, 1), sizeof (float), "UNet activations", error);
-  for (int i = 0; i < 3 && s->arena.base; i++)
-    if (!(s->maps[i] = dream_alloc (s->map_floats, sizeof (float), "UNet feature maps", error)))
-      goto fail;
-  if (!s->arena.base
-      || !(s->skips = dream_alloc (s->skip_floats, sizeof (float), "UNet skip connections", error))
-      || !(s->wbuf = dream_alloc (net->max_weight, sizeof (float), "UNet layer weights", error))
-      || !(s->wtmp = dream_alloc (net->max_weight, sizeof (float), "UNet layer weights", error))
-      || !(s->bbuf = dream_alloc (2 * net->max_vec, sizeof (float), "UNet layer weights", error))
-      || !(s->scratch = dream_alloc ((size_t) s->n_threads * MAX (s->scratch_per_thread, 1),
-                                     sizeof (float), "UNet scratch", error)))
-    goto fail;
+  if (!dream_sd_work_alloc (&s->work, "UNet activations", error)
+      || !(s->skips = dream_alloc (MAX (s->skip_floats, 1), sizeof (float),
+                                   "UNet skip connections", error)))
+    {
+      dream_unet_state_clear (s);
+      return FALSE;
+    }
   return TRUE;
-
-fail:
-  dream_unet_state_clear (s);
-  return FALSE;
 }
 
 void
@@ -971,14 +746,14 @@ dream_unet_forward (const dream_unet *net, dream_unet_state *s,
                     double work, GError **error)
 {
   g_return_val_if_fail (net && s && x && t && context && out && pool, FALSE);
-  if (dream_pool_n_threads (pool) > s->n_threads)
+  if (dream_pool_n_threads (pool) > s->work.n_threads)
     {
       g_set_error (error, DREAM_ERROR, DREAM_ERROR_INVALID_ARGUMENT,
-                   "UNet state made for %d threads, pool has %d", s->n_threads,
+                   "UNet state made for %d threads, pool has %d", s->work.n_threads,
                    dream_pool_n_threads (pool));
       return FALSE;
     }
-  unet_run r = { .net = net, .s = s, .pool = pool, .error = error, .B = s->batch,
-                 .x = x, .t = t, .context = context, .out = out };
+  unet_run r = { .sd = { .work = &s->work, .pool = pool, .error = error, .batch = s->batch },
+                 .net = net, .s = s, .x = x, .t = t, .context = context, .out = out };
   return unet_run_all (&r, progress, work);
 }

@@ -33,7 +33,7 @@
 #include "core/core.h"
 #include "io/ldm_config.h"
 #include "io/safetensors.h"
-#include "ops/unet_ops.h"
+#include "models/sd_common.h"
 
 typedef struct {
   int in_ch, out_ch;
@@ -126,22 +126,13 @@ gboolean dream_unet_detect (const dream_st_file *file);
 
 /* Work space for forward passes at one batch size, latent size and
  * context length: every activation comes from here, sized up front by a
- * dry run of the network (the same code with measuring set, which takes
- * buffers and computes nothing). */
+ * dry run of the network (see sd_common.h). */
 typedef struct {
   int batch, h, w, n_ctx;
-  dream_arena arena;       /* temporaries of one layer at a time */
-  float *maps[3];          /* (map_floats) feature maps between layers */
-  size_t map_floats;
+  dream_sd_work work;      /* maps, per-layer temporaries, weight buffers, scratch */
   float *skips;            /* outputs of all input blocks, kept for the concats */
   size_t *skip_off;        /* (n_input) where each one starts in skips */
   size_t skip_floats;
-  float *wbuf, *wtmp;      /* (max_weight) one layer's weight, widened / packed */
-  float *bbuf;             /* (2·max_vec) its bias, or a norm's gamma and beta */
-  float *scratch;          /* (n_threads, scratch_per_thread) conv / attention */
-  size_t scratch_per_thread;
-  int n_threads;
-  gboolean measuring;      /* dry run: take buffers, compute nothing */
   void (*probe) (gpointer, const char *, const float *, int, int, int, int);
   gpointer probe_user;
 } dream_unet_state;
