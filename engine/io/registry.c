@@ -7,6 +7,8 @@
  */
 #include "io/model.h"
 #include "models/ffdnet.h"
+#include "models/clip.h"
+#include "models/sr.h"
 
 #include "dream-config.h"
 
@@ -29,8 +31,26 @@ load_ffdnet (dream_model *model, GError **error)
   return TRUE;
 }
 
+/* Super-resolution networks (models/sr.h): srvgg, rdn, rrdb. */
+static gboolean
+load_sr (dream_model *model, GError **error)
+{
+  const dream_sr_class *cls = dream_sr_class_find (model->arch);
+  void *net = cls ? cls->load (model->file, error) : NULL;
+  if (!net)
+    return FALSE;
+  model->net = net;
+  model->net_free = cls->free;
+  model->channels = 3;
+  return TRUE;
+}
+
 static const arch_entry architectures[] = {
   { "ffdnet", load_ffdnet },
+  { "clip", dream_clip_model_init },
+  { "srvgg", load_sr },
+  { "rdn", load_sr },
+  { "rrdb", load_sr },
 };
 
 dream_model *

@@ -80,4 +80,99 @@ void dream_pixel_unshuffle2 (const float *x, int h, int w, int c,
 /* (h, w, 4c) -> (2h, 2w, c), the inverse of the above. */
 void dream_pixel_shuffle2 (const float *x, int h, int w, int c, float *y);
 
+/* ---- act_extra.c ------------------------------------------------------- */
+
+/* x = x >= 0 ? x : slope * x */
+void dream_leaky_relu (float *x, size_t n, float slope);
+
+/* x (n_pixels, channels): x = x >= 0 ? x : slopes[c] * x (PReLU). */
+void dream_prelu (float *x, size_t n_pixels, int channels, const float *slopes);
+
+/* ---- conv2d_ex.c: convolution on channel slices, fused epilogue -------- */
+
+typedef enum {
+  DREAM_POST_LINEAR,
+  DREAM_POST_RELU,
+  DREAM_POST_LEAKY,   /* slope * x below zero */
+  DREAM_POST_PRELU,   /* slopes[c] * x below zero */
+} dream_post_act;
+
+/* What happens to each output value after the GEMM:
+ *   v = act(conv + b);  if residual: v = v * res_scale + residual */
+typedef struct {
+  dream_post_act act;
+  float slope;              /* DREAM_POST_LEAKY */
+  const float *slopes;      /* DREAM_POST_PRELU: (out_ch) */
+  const float *residual;    /* NULL or (h, w) pixels, res_stride floats apart */
+  int res_stride;
+  float res_scale;          /* used only with a residual */
+} dream_conv_post;
+
+/* Scratch floats per pool thread that dream_conv2d_ex needs for this conv. */
+size_t dream_conv2d_ex_scratch_size (const dream_conv *conv);
+
+/* y = post(conv(x)) over an h × w image. Input pixel p is the first in_ch
+ * floats at x + p * x_stride; output pixel p is out_ch floats at
+ * y + p * y_stride (other channels of y are left alone). x and y may be
+ * slices of one buffer when the channels read and written are disjoint.
+ * post may be NULL (bias only). k may be any odd size. */
+void dream_conv2d_ex (const dream_conv *conv, const dream_conv_post *post,
+                      const float *x, int x_stride, int h, int w,
+                      float *y, int y_stride, dream_pool *pool, float *scratch);
+
+/* ---- resample.c -------------------------------------------------------- */
+
+/* (h, w, c*r*r) -> (h*r, w*r, c); input channel ch*r*r + dy*r + dx goes to
+ * offset (dy, dx) of channel ch (PyTorch's pixel_shuffle order). */
+void dream_pixel_shuffle (const float *x, int h, int w, int c, int r, float *y);
+
+/* (h, w, c) -> (h/r, w/r, c*r*r), the inverse; h and w multiples of r. */
+void dream_pixel_unshuffle (const float *x, int h, int w, int c, int r, float *y);
+
+/* y (h*r, w*r, c) += x (h, w, c) upsampled by nearest neighbour. */
+void dream_add_nearest_up (float *y, const float *x, int h, int w, int c, int r);
+
+typedef enum {
+  DREAM_FILTER_BILINEAR,
+  DREAM_FILTER_BICUBIC,    /* Keys cubic, a = -0.5 */
+  DREAM_FILTER_LANCZOS3,
+} dream_filter;
+
+double dream_filter_radius (dream_filter filter);
+double dream_filter_eval (dream_filter filter, double x);
+
+/* Taps for resampling one axis of src_len samples to dst_len samples
+ * (centres aligned, filter stretched when shrinking, edges replicated).
+ * Output i reads count[i] consecutive source samples from first[i] with
+ * weights[i * n_taps + t] (summing to 1). */
+typedef struct {
+  int src_len, dst_len;
+  int n_taps;       /* row length of weights (>= every count) */
+  int *first;       /* (dst_len) */
+  int *count;       /* (dst_len) */
+  float *weights;   /* (dst_len, n_taps) */
+} dream_resampler;
+
+gboolean dream_resampler_init (dream_resampler *r, dream_filter filter,
+                               int src_len, int dst_len, GError **error);
+void dream_resampler_clear (dream_resampler *r);
+
+/* Source range [*s0, *s1) read by outputs [d0, d0 + n). */
+void dream_resampler_span (const dream_resampler *r, int d0, int n,
+                           int *s0, int *s1);
+
+/* Scratch floats dream_resample_2d needs for these output rows. */
+size_t dream_resample_2d_scratch_size (const dream_resampler *ry, int dst_y0,
+                                       int dst_h, int dst_w, int c);
+
+/* Resamples the output rectangle (dst_x0, dst_y0, dst_w, dst_h) of the
+ * whole resized image into dst (dst_h, dst_w, c). src is a window of the
+ * whole source image: its pixel (0, 0) is source (src_x0, src_y0), rows
+ * are src_w pixels long, and it must hold every source pixel those
+ * outputs read (dream_resampler_span). */
+void dream_resample_2d (const dream_resampler *rx, const dream_resampler *ry,
+                        const float *src, int src_x0, int src_y0, int src_w, int c,
+                        int dst_x0, int dst_y0, int dst_w, int dst_h,
+                        float *dst, float *scratch);
+
 #endif /* DREAM_OPS_H */

@@ -39,4 +39,26 @@ dream_tile *dream_tile_plan (int width, int height, const dream_tile_spec *spec,
 /* Largest input region of any tile of the plan (for sizing buffers). */
 void dream_tile_max_in (const dream_tile *tiles, int n_tiles, int *w, int *h);
 
+/* ---- feathered blending (blend.c) --------------------------------------
+ *
+ * For networks whose receptive field is wider than any affordable overlap
+ * (RRDBNet: hundreds of pixels), neighbouring tiles cross-fade linearly
+ * over 2 * feather pixels centred on the boundary of their cores, and each
+ * tile reads `context` more pixels beyond that: plan with overlap =
+ * feather + context. The weights of all tiles sum to 1 at every pixel;
+ * feather 0 gives each pixel to the one core holding it. All functions
+ * work along one axis (core [c0, c1) of [0, length)); a pixel's weight is
+ * the product of its x and y weights. Coordinates may be scaled (e.g. to
+ * an upscaled output) as long as all arguments are scaled alike. */
+
+/* Weight of the tile with core [c0, c1) at pixel i. */
+float dream_tile_blend_weight (int c0, int c1, int length, int feather, int i);
+
+/* [*lo, *hi): the pixels where that weight is not zero. */
+void dream_tile_blend_span (int c0, int c1, int length, int feather,
+                            int *lo, int *hi);
+
+/* feather, reduced so that no core is narrower than two ramps. */
+int dream_tile_max_feather (const dream_tile *tiles, int n_tiles, int feather);
+
 #endif /* DREAM_TILE_H */
