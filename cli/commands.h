@@ -8,5 +8,6 @@ int cmd_denoise (int argc, char **argv);
 int cmd_upscale (int argc, char **argv);
 int cmd_run_net (int argc, char **argv);
 int cmd_clip_score (int argc, char **argv);
+int cmd_sample (int argc, char **argv);
 
 #endif

@@ -153,6 +153,7 @@ static const command commands[] = {
   { "upscale", cmd_upscale, "enlarge an image with a super-resolution network" },
   { "clip-score", cmd_clip_score, "score how well an image matches captions (CLIP)" },
   { "run-net", cmd_run_net, "developer: run one network on tensors from a safetensors file" },
+  { "sample", cmd_sample, "developer: run a Stable Diffusion sampler loop on given contexts" },
 };
 
 static void

@@ -26,6 +26,7 @@
 #include "sched/sampler.h"
 #include "sched/schedule.h"
 
+#include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
 
@@ -336,6 +337,81 @@ test_euler_karras (void)
             TRUE);
 }
 
+/* The same loops through `dream sample`, the command other checks use. */
+static void
+run_cli (const char *sampler, const char *tag, const char *unet_dir, const char *prediction)
+{
+  const char *exe = g_getenv ("DREAM_EXE");
+  dream_st_file *io = open_golden ("sampling", "io.safetensors");
+  if (!exe || !io)
+    {
+      g_test_skip ("dream executable or golden data not found");
+      dream_st_close (io);
+      return;
+    }
+  const char *shared = g_getenv ("DREAM_SHARED_DATA");
+  char *gold = g_build_filename (shared ? shared : "../shared/data", "golden", NULL);
+  char *unet = g_build_filename (gold, unet_dir, "model.safetensors", NULL);
+  char *vae = g_build_filename (gold, "vae", "model.safetensors", NULL);
+  char *in = g_build_filename (gold, "sampling", "io.safetensors", NULL);
+  char *dir = g_dir_make_tmp ("dream-sample-XXXXXX", NULL);
+  char *out = g_build_filename (dir, "out.safetensors", NULL);
+  const char *argv[] = { exe, "sample", "--model", unet, "--vae", vae, "--in", in, "--out", out,
+                         "--sampler", sampler, "--steps", "4", "--cfg", "7.5", "--quiet",
+                         "--prediction", prediction, NULL };
+  int status = -1;
+  GError *error = NULL;
+  char *err_text = NULL;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                               NULL, &err_text, &status, &error));
+  g_assert_no_error (error);
+  if (status != 0)
+    g_test_message ("dream sample: %s", err_text);
+  g_assert_cmpint (status, ==, 0);
+
+  dream_st_file *res = dream_st_open (out, &error);
+  g_assert_no_error (error);
+  const dream_st_tensor *t;
+  float *x = read_all (res, "x", &t);
+  g_assert_cmpint (t->shape[0], ==, 5);
+  char *xn = g_strconcat (tag, strncmp (tag, "ddim", 4) ? ".x" : ".x_inter", NULL);
+  char *dn = g_strconcat (tag, ".decoded", NULL);
+  float *xr = read_all (io, xn, NULL), *dec = read_all (res, "decoded", NULL);
+  float *dr = read_all (io, dn, NULL);
+  size_t n = (size_t) t->n_elements;
+  double scale = max_abs (xr, n), dx = max_abs_diff (x, xr, n);
+  double dd = max_abs_diff (dec, dr, (size_t) 2 * 3 * 16 * 16);
+  g_test_message ("dream sample %s: max |x - torch| = %.3g (max |x| %.3g), decoded %.3g", sampler,
+                  dx, scale, dd);
+  g_assert_cmpfloat (dx, <, LATENT_REL_TOL * scale);
+  g_assert_cmpfloat (dd, <, DECODED_TOL);
+
+  dream_st_close (res);
+  dream_st_close (io);
+  g_unlink (out);
+  g_rmdir (dir);
+  g_free (x); g_free (xr); g_free (dec); g_free (dr); g_free (xn); g_free (dn); g_free (err_text);
+  g_free (gold); g_free (unet); g_free (vae); g_free (in); g_free (dir); g_free (out);
+}
+
+static void
+test_cli_ddim (void)
+{
+  run_cli ("ddim", "ddim", "unet_sd1", "eps");
+}
+
+static void
+test_cli_ddim_v (void)
+{
+  run_cli ("ddim", "ddim_v", "unet_sd2", "v");
+}
+
+static void
+test_cli_euler_karras (void)
+{
+  run_cli ("euler-karras", "euler_karras", "unet_sd1", "eps");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -345,5 +421,8 @@ main (int argc, char **argv)
   g_test_add_func ("/sampling/ddim-v", test_ddim_v);
   g_test_add_func ("/sampling/euler", test_euler);
   g_test_add_func ("/sampling/euler-karras", test_euler_karras);
+  g_test_add_func ("/sampling/cli-ddim", test_cli_ddim);
+  g_test_add_func ("/sampling/cli-ddim-v", test_cli_ddim_v);
+  g_test_add_func ("/sampling/cli-euler-karras", test_cli_euler_karras);
   return g_test_run ();
 }

@@ -7,7 +7,6 @@
  */
 #include "io/model.h"
 #include "models/ffdnet.h"
-#include "models/clip.h"
 #include "models/sr.h"
 
 #include "dream-config.h"
@@ -47,7 +46,6 @@ load_sr (dream_model *model, GError **error)
 
 static const arch_entry architectures[] = {
   { "ffdnet", load_ffdnet },
-  { "clip", dream_clip_model_init },
   { "srvgg", load_sr },
   { "rdn", load_sr },
   { "rrdb", load_sr },
