@@ -195,6 +195,92 @@ gboolean dream_upscale (const dream_model *model,
                         const dream_upscale_params *params,
                         GError **error);
 
+/* ---- CLIP: how well an image matches captions -------------------------- */
+
+/* Usage (rank captions for a layer):
+ *
+ *     dream_model *clip = dream_clip_load (path, NULL, &err);
+ *     const char *captions[] = { "a cat", "a dog", "a red car" };
+ *     dream_clip_score_result r[3];
+ *     dream_clip_params p = dream_clip_default_params ();
+ *     if (!dream_clip_score (clip, &layer, captions, 3, &p, r, &err)) ...
+ *     // r[i].cosine, r[i].logit, r[i].probability, r[i].truncated
+ *     dream_model_free (clip);
+ *
+ * To rank several images (variations) against one caption, encode each
+ * image and the caption once and compare the embeddings: they are
+ * L2-normalised, so their dot product is the cosine similarity.
+ *
+ * A CLIP model is any safetensors file holding a CLIP ViT text and/or
+ * vision tower in the OpenAI / OpenCLIP layout (transformer.resblocks...,
+ * visual....) or the Hugging Face layout (text_model..., vision_model...),
+ * F32, F16 or BF16, with or without metadata. Sizes come from the
+ * tensors; head counts and the activation from the file's metadata or a
+ * config.json next to it (see engine/models/clip.h), else the OpenAI
+ * rules. The tokenizer is the bundled CLIP BPE vocabulary. Captions are
+ * cut to 77 tokens (the context of every CLIP model); results say which
+ * were cut. */
+
+/* Loads a CLIP model (arch "clip"); config_path (JSON, may be NULL)
+ * overrides the file's own hints. NULL + DREAM_ERROR_MODEL if the file
+ * holds no CLIP tower, DREAM_ERROR_IO if it cannot be read. Free with
+ * dream_model_free(). dream_model_load() also loads files whose metadata
+ * says "architecture": "clip". */
+dream_model *dream_clip_load (const char *path, const char *config_path,
+                              GError **error);
+
+typedef struct {
+  int n_threads;      /* 0 = one per core */
+  int batch;          /* captions per forward pass (0 = 32); bounds memory */
+  dream_progress_func progress;  /* may be NULL */
+  gpointer progress_user;
+} dream_clip_params;
+
+dream_clip_params dream_clip_default_params (void);
+
+/* Width of the joint embedding (e.g. 512 for ViT-B/32), or 0. */
+int dream_clip_get_embed_dim (const dream_model *clip);
+/* Input edge of the vision tower (e.g. 224), 0 without one. */
+int dream_clip_get_image_size (const dream_model *clip);
+/* exp (logit_scale): the factor from cosine to logit (100 for OpenAI). */
+double dream_clip_get_logit_scale (const dream_model *clip);
+gboolean dream_clip_has_text (const dream_model *clip);
+gboolean dream_clip_has_vision (const dream_model *clip);
+
+/* n captions -> embeddings (n, embed_dim), L2-normalised, caller-allocated;
+ * truncated (n, may be NULL) tells which captions were cut to 77 tokens.
+ * FALSE + DREAM_ERROR_INVALID_ARGUMENT without a text tower or captions,
+ * DREAM_ERROR_CANCELLED when the progress callback says so. */
+gboolean dream_clip_encode_text (const dream_model *clip,
+                                 const char *const *captions, int n,
+                                 const dream_clip_params *params,
+                                 float *embeddings, gboolean *truncated,
+                                 GError **error);
+
+/* An image (1 or 3 channels; a 2nd/4th alpha channel is ignored) ->
+ * embedding (embed_dim), L2-normalised. Preprocessed as the original:
+ * shortest side resized to the tower's input with Pillow's bicubic
+ * filter, centre crop, CLIP's mean and std; so only the centre square of
+ * a long image is seen. */
+gboolean dream_clip_encode_image (const dream_model *clip,
+                                  const dream_image *image,
+                                  const dream_clip_params *params,
+                                  float *embedding, GError **error);
+
+typedef struct {
+  float cosine;        /* cosine similarity of image and caption, −1..1 */
+  float logit;         /* logit_scale · cosine (CLIP's logits_per_image) */
+  float probability;   /* softmax of the logits over the captions given */
+  gboolean truncated;  /* the caption was cut to 77 tokens */
+} dream_clip_score_result;
+
+/* Scores n captions against one image; results (n) caller-allocated, in
+ * the captions' order. */
+gboolean dream_clip_score (const dream_model *clip, const dream_image *image,
+                           const char *const *captions, int n,
+                           const dream_clip_params *params,
+                           dream_clip_score_result *results, GError **error);
+
 G_END_DECLS
 
 #endif /* DREAM_H */

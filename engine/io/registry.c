@@ -7,6 +7,7 @@
  */
 #include "io/model.h"
 #include "models/ffdnet.h"
+#include "models/clip.h"
 #include "models/sr.h"
 
 #include "dream-config.h"
@@ -46,6 +47,7 @@ load_sr (dream_model *model, GError **error)
 
 static const arch_entry architectures[] = {
   { "ffdnet", load_ffdnet },
+  { "clip", dream_clip_model_init },
   { "srvgg", load_sr },
   { "rdn", load_sr },
   { "rrdb", load_sr },
