@@ -854,6 +854,44 @@ test_run_net_cli (void)
   remove_file_and_dir (model);
 }
 
+static void
+test_preprocess_pillow (void)
+{
+  /* tests/data/clip_preprocess_ref.safetensors: Pillow's own bicubic
+   * resize + torchvision's crop arithmetic + float32 normalisation
+   * (tools/make_clip_preprocess_reference.py). The engine must give the
+   * same 8-bit pixels, hence the same floats. */
+  GError *error = NULL;
+  char *path = data_path ("clip_preprocess_ref.safetensors");
+  dream_st_file *f = dream_st_open (path, &error);
+  g_assert_no_error (error);
+  for (int i = 0;; i++)
+    {
+      char name[64];
+      snprintf (name, sizeof name, "case%d_input", i);
+      const dream_st_tensor *t = dream_st_find (f, name);
+      if (!t)
+        {
+          g_assert_cmpint (i, >=, 5);
+          break;
+        }
+      float *in = read_tensor (f, name, NULL);
+      snprintf (name, sizeof name, "case%d_size", i);
+      float *size = read_tensor (f, name, NULL);
+      int n = (int) size[0];
+      snprintf (name, sizeof name, "case%d_output", i);
+      float *out = g_new (float, 3 * n * n);
+      dream_image img = { in, (int) t->shape[1], (int) t->shape[0], (int) t->shape[2] };
+      g_assert_true (dream_clip_preprocess (&img, n, out, &error));
+      g_assert_no_error (error);
+      g_test_message ("preprocess %dx%dx%d -> %d", img.width, img.height, img.channels, n);
+      expect_close ("preprocess", out, f, name, (size_t) 3 * n * n, 1e-6);
+      g_free (in); g_free (size); g_free (out);
+    }
+  dream_st_close (f);
+  g_free (path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -863,6 +901,7 @@ main (int argc, char **argv)
   g_test_add_func ("/clip/logits-golden", test_logits_golden);
   g_test_add_func ("/clip/hf-layout", test_hf_layout);
   g_test_add_func ("/clip/f16-weights", test_f16_weights);
+  g_test_add_func ("/clip/preprocess-pillow", test_preprocess_pillow);
   g_test_add_func ("/clip/run-net-cli", test_run_net_cli);
   g_test_add_func ("/clip/public-api", test_public_api);
   g_test_add_func ("/clip/cancel-and-bad-arguments", test_cancel_and_bad_arguments);
