@@ -22,12 +22,14 @@
 #include "io/ldm_config.h"
 #include "io/safetensors.h"
 #include "models/unet.h"
+#include "models/vae.h"
 #include "ops/nn.h"
 #include "ops/unet_ops.h"
 
 #include <math.h>
 #include <string.h>
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 
 #define OUT_TOL 3e-5
 #define OUT_MEAN_TOL 2e-6
@@ -120,6 +122,198 @@ fill_random (GRand *r, float *x, size_t n, double lo, double hi)
 {
   for (size_t i = 0; i < n; i++)
     x[i] = (float) g_rand_double_range (r, lo, hi);
+}
+
+
+/* ---- ops against naive loops --------------------------------------------- */
+
+static void
+test_group_norm (void)
+{
+  GRand *r = g_rand_new_with_seed (1);
+  dream_pool *pool = dream_pool_new (2);
+  const int cases[][3] = { { 64, 64, 32 }, { 3000, 96, 32 }, { 7, 320, 32 }, { 5000, 32, 1 } };
+  for (size_t k = 0; k < G_N_ELEMENTS (cases); k++)
+    {
+      const int n = cases[k][0], c = cases[k][1], g = cases[k][2], cg = c / g;
+      float *x = g_new (float, (size_t) n * c), *y = g_new (float, (size_t) n * c);
+      float *ref = g_new (float, (size_t) n * c), gamma[320], beta[320];
+      fill_random (r, x, (size_t) n * c, -2.0, 3.0);   /* a mean far from 0 */
+      fill_random (r, gamma, c, 0.5, 1.5);
+      fill_random (r, beta, c, -0.5, 0.5);
+      for (int silu = 0; silu < 2; silu++)
+        {
+          for (int gi = 0; gi < g; gi++)
+            {
+              double s = 0, s2 = 0;
+              for (int p = 0; p < n; p++)
+                for (int ch = gi * cg; ch < (gi + 1) * cg; ch++)
+                  s += x[(size_t) p * c + ch];
+              double mean = s / ((double) n * cg);
+              for (int p = 0; p < n; p++)
+                for (int ch = gi * cg; ch < (gi + 1) * cg; ch++)
+                  {
+                    double d = x[(size_t) p * c + ch] - mean;
+                    s2 += d * d;
+                  }
+              double rstd = 1.0 / sqrt (s2 / ((double) n * cg) + 1e-5);
+              for (int p = 0; p < n; p++)
+                for (int ch = gi * cg; ch < (gi + 1) * cg; ch++)
+                  {
+                    double v = (x[(size_t) p * c + ch] - mean) * rstd * gamma[ch] + beta[ch];
+                    if (silu)
+                      v = v / (1.0 + exp (-v));
+                    ref[(size_t) p * c + ch] = (float) v;
+                  }
+            }
+          dream_group_norm (x, n, c, g, gamma, beta, 1e-5f, silu, y, pool);
+          double e = norm_error (y, ref, (size_t) n * c);
+          g_test_message ("group_norm %d px x %d ch / %d groups, silu %d: nmse %.3g", n, c, g, silu, e);
+          g_assert_cmpfloat (e, <, NMSE_MAX);
+          /* in place gives the same */
+          memcpy (ref, x, sizeof (float) * n * c);
+          dream_group_norm (ref, n, c, g, gamma, beta, 1e-5f, silu, ref, pool);
+          g_assert_cmpmem (ref, sizeof (float) * n * c, y, sizeof (float) * n * c);
+        }
+      g_free (x); g_free (y); g_free (ref);
+    }
+  dream_pool_free (pool);
+  g_rand_free (r);
+}
+
+static void
+test_geglu (void)
+{
+  GRand *r = g_rand_new_with_seed (2);
+  dream_pool *pool = dream_pool_new (2);
+  const int n = 300, f = 40;
+  float *h = g_new (float, (size_t) n * 2 * f), *y = g_new (float, (size_t) n * f);
+  float *ref = g_new (float, (size_t) n * f);
+  fill_random (r, h, (size_t) n * 2 * f, -4.0, 4.0);
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < f; j++)
+      {
+        double a = h[(size_t) i * 2 * f + j], g = h[(size_t) i * 2 * f + f + j];
+        ref[(size_t) i * f + j] = (float) (a * 0.5 * g * (1.0 + erf (g / sqrt (2.0))));
+      }
+  dream_geglu (h, n, f, y, pool);
+  g_assert_cmpfloat (norm_error (y, ref, (size_t) n * f), <, NMSE_MAX);
+  g_free (h); g_free (y); g_free (ref);
+  dream_pool_free (pool);
+  g_rand_free (r);
+}
+
+/* Naive convolution from the definition on PyTorch's layout, with the
+ * input first enlarged ×2 (nearest) if up, zero padding pad at the top and
+ * left and as much as needed at the bottom and right. */
+static void
+conv_naive (const float *x, int h, int w, int ci, const float *oihw, const float *b, int co,
+            int k, int stride, int pad, gboolean up, float *y, int oh, int ow)
+{
+  const int vh = up ? 2 * h : h, vw = up ? 2 * w : w;
+  for (int oy = 0; oy < oh; oy++)
+    for (int ox = 0; ox < ow; ox++)
+      for (int o = 0; o < co; o++)
+        {
+          double s = b ? b[o] : 0.0;
+          for (int i = 0; i < ci; i++)
+            for (int ky = 0; ky < k; ky++)
+              for (int kx = 0; kx < k; kx++)
+                {
+                  int sy = oy * stride + ky - pad, sx = ox * stride + kx - pad;
+                  if (sy < 0 || sy >= vh || sx < 0 || sx >= vw)
+                    continue;
+                  if (up)
+                    sy /= 2, sx /= 2;
+                  s += (double) x[((size_t) sy * w + sx) * ci + i]
+                       * oihw[(((size_t) o * ci + i) * k + ky) * k + kx];
+                }
+          y[((size_t) oy * ow + ox) * co + o] = (float) s;
+        }
+}
+
+static void
+test_conv_oihw (void)
+{
+  GRand *r = g_rand_new_with_seed (3);
+  /* in, out, k, h, w, stride, pad, up, batch */
+  const int cases[][9] = {
+    { 5, 7, 3, 9, 11, 1, 1, 0, 2 },     /* plain, odd sizes */
+    { 16, 300, 3, 4, 4, 1, 1, 0, 2 },   /* one chunk: output channels split */
+    { 8, 6, 1, 20, 30, 1, 0, 0, 1 },    /* 1×1 */
+    { 6, 5, 3, 9, 7, 2, 1, 0, 2 },      /* UNet Downsample, odd input: ⌈h/2⌉ */
+    { 6, 5, 3, 10, 8, 2, 0, 0, 2 },     /* VAE Downsample: pad bottom/right */
+    { 4, 9, 3, 6, 5, 1, 1, 1, 2 },      /* Upsample: nearest ×2 + conv */
+    { 3, 4, 3, 40, 33, 1, 1, 0, 1 },    /* many chunks */
+  };
+  for (int nt = 1; nt <= 2; nt++)
+    {
+      dream_pool *pool = dream_pool_new (nt);
+      for (size_t c = 0; c < G_N_ELEMENTS (cases); c++)
+        {
+          const int *p = cases[c];
+          const int ci = p[0], co = p[1], k = p[2], h = p[3], w = p[4], stride = p[5];
+          const int pad = p[6], up = p[7], B = p[8];
+          const int ih = up ? 2 * h : h, iw = up ? 2 * w : w;
+          const int oh = stride == 1 ? ih : (pad ? (ih + 1) / 2 : ih / 2);
+          const int ow = stride == 1 ? iw : (pad ? (iw + 1) / 2 : iw / 2);
+          size_t nx = (size_t) B * h * w * ci, ny = (size_t) B * oh * ow * co;
+          float *x = g_new (float, nx), *wt = g_new (float, (size_t) co * ci * k * k);
+          float *bias = g_new (float, co), *y = g_new (float, ny), *ref = g_new (float, ny);
+          fill_random (r, x, nx, -1, 1);
+          fill_random (r, wt, (size_t) co * ci * k * k, -1, 1);
+          fill_random (r, bias, co, -1, 1);
+          for (int b = 0; b < B; b++)
+            conv_naive (x + (size_t) b * h * w * ci, h, w, ci, wt, bias, co, k, stride, pad, up,
+                        ref + (size_t) b * oh * ow * co, oh, ow);
+          dream_conv_oihw cv = { ci, co, k, wt, bias };
+          float *scratch = g_new (float, nt * dream_conv_oihw_scratch_size (&cv));
+          dream_conv_oihw_run (&cv, stride, stride == 1 ? k / 2 : pad, up, x, B, h, w, y, oh, ow,
+                               pool, scratch);
+          double e = norm_error (y, ref, ny);
+          g_test_message ("conv %d->%d k%d %dx%d stride %d pad %d up %d batch %d, %d threads: nmse %.3g",
+                          ci, co, k, h, w, stride, pad, up, B, nt, e);
+          g_assert_cmpfloat (e, <, NMSE_MAX);
+          g_free (x); g_free (wt); g_free (bias); g_free (y); g_free (ref); g_free (scratch);
+        }
+      dream_pool_free (pool);
+    }
+  g_rand_free (r);
+}
+
+static void
+test_widen (void)
+{
+  /* F16 and BF16 bit patterns, incl. subnormals, ±0, ±inf, through the
+     pool-split (F16C) path and the generic one: both as dream_st_to_f32 */
+  const int n = 200000;
+  guint16 *h = g_new (guint16, n);
+  GRand *r = g_rand_new_with_seed (4);
+  for (int i = 0; i < n; i++)
+    h[i] = (guint16) (i < 65536 ? (guint32) i : g_rand_int (r));
+  dream_pool *pool = dream_pool_new (2);
+  for (int d = 0; d < 2; d++)
+    {
+      dream_st_tensor t = { .name = "t", .dtype = d ? DREAM_DTYPE_BF16 : DREAM_DTYPE_F16,
+                            .n_dims = 1, .shape = { n }, .n_elements = n, .data = h,
+                            .n_bytes = (size_t) n * 2 };
+      float *a = g_new (float, n), *b = g_new (float, n);
+      g_assert_true (dream_st_to_f32 (&t, a, n, NULL));
+      g_assert_true (dream_weight_widen (&t, b, pool, NULL) == b);
+      for (int i = 0; i < n; i++)
+        if (!(isnan (a[i]) && isnan (b[i])))
+          g_assert_cmpmem (&a[i], 4, &b[i], 4);
+      g_free (a);
+      g_free (b);
+    }
+  /* aligned F32 is not copied */
+  float f[4] = { 1, 2, 3, 4 };
+  dream_st_tensor t = { .name = "f", .dtype = DREAM_DTYPE_F32, .n_dims = 1, .shape = { 4 },
+                        .n_elements = 4, .data = f, .n_bytes = 16 };
+  g_assert_true (dream_weight_widen (&t, NULL, pool, NULL) == f);
+  dream_pool_free (pool);
+  g_rand_free (r);
+  g_free (h);
 }
 
 /* ---- golden UNets --------------------------------------------------------- */
@@ -264,11 +458,473 @@ test_golden_sd2 (void)
   run_golden ("unet_sd2", 4, 8, TRUE);    /* num_head_channels 8: 4 heads at 32 channels */
 }
 
+
+/* ---- files: layouts, dtypes, broken models ------------------------------- */
+
+typedef struct {
+  const char *drop;         /* tensor left out, or NULL */
+  const char *reshape;      /* tensor given the shape below, or NULL */
+  int n_dims;
+  int64_t shape[4];
+  const char *prefix;       /* put before every name ("" or NULL: none) */
+  const dream_st_file *also;/* a second file's tensors added with also_prefix */
+  const char *also_prefix;
+  dream_dtype dtype;        /* F32, F16 or BF16; F32 with round_to: values rounded through it */
+  dream_dtype round_to;
+  const char *config;       /* metadata "config", or NULL to keep the source's */
+} rewrite;
+
+static guint16
+f32_to_f16 (float f)
+{
+  /* round to nearest even through the hardware-free route: via double */
+  guint32 x;
+  memcpy (&x, &f, 4);
+  guint32 sign = (x >> 16) & 0x8000;
+  float a = fabsf (f);
+  if (a >= 65520.0f)
+    return (guint16) (sign | 0x7c00);
+  if (a < 6.103515625e-05f)   /* subnormal: units of 2^-24 */
+    return (guint16) (sign | (guint32) lrintf (a * 16777216.0f));
+  int e;
+  float m = frexpf (a, &e);                  /* a = m 2^e, m in [0.5, 1) */
+  guint32 mant = (guint32) lrintf ((m * 2.0f - 1.0f) * 1024.0f);
+  int ee = e - 1 + 15;
+  if (mant == 1024)
+    mant = 0, ee++;
+  return (guint16) (sign | ((guint32) ee << 10) | mant);
+}
+
+static guint16
+f32_to_bf16 (float f)
+{
+  guint32 x;
+  memcpy (&x, &f, 4);
+  x += 0x7fff + ((x >> 16) & 1);
+  return (guint16) (x >> 16);
+}
+
+static float
+through (float f, dream_dtype d)
+{
+  guint16 h = d == DREAM_DTYPE_F16 ? f32_to_f16 (f) : f32_to_bf16 (f);
+  dream_st_tensor t = { .name = "x", .dtype = d, .n_dims = 1, .shape = { 1 }, .n_elements = 1,
+                        .data = &h, .n_bytes = 2 };
+  float out;
+  g_assert_true (dream_st_to_f32 (&t, &out, 1, NULL));
+  return out;
+}
+
+/* Writes a copy of src's tensors (and also's) with the changes asked for:
+ * a safetensors header by json-glib, then the data. */
+static char *
+write_rewrite (const dream_st_file *src, const rewrite *rw)
+{
+  char *dir = g_dir_make_tmp ("dream-unet-XXXXXX", NULL);
+  char *path = g_build_filename (dir, "m.safetensors", NULL);
+  g_free (dir);
+  JsonBuilder *jb = json_builder_new ();
+  GByteArray *data = g_byte_array_new ();
+  json_builder_begin_object (jb);
+  const dream_st_file *files[2] = { src, rw->also };
+  const char *prefixes[2] = { rw->prefix ? rw->prefix : "", rw->also_prefix ? rw->also_prefix : "" };
+  const dream_dtype dt = rw->dtype;
+  const size_t es = dream_dtype_size (dt);
+  for (int f = 0; f < 2 && files[f]; f++)
+    for (int i = 0; i < dream_st_count (files[f]); i++)
+      {
+        const dream_st_tensor *t = dream_st_get (files[f], i);
+        if (rw->drop && f == 0 && !strcmp (t->name, rw->drop))
+          continue;
+        gboolean re = rw->reshape && f == 0 && !strcmp (t->name, rw->reshape);
+        int nd = re ? rw->n_dims : t->n_dims;
+        int64_t n = 1, shape[8];
+        for (int d = 0; d < nd; d++)
+          n *= shape[d] = re ? rw->shape[d] : t->shape[d];
+        float *v = g_new0 (float, MAX (n, t->n_elements));
+        g_assert_true (dream_st_to_f32 (t, v, t->n_elements, NULL));
+        if (re && nd == 4 && t->n_dims == 4 && shape[1] > t->shape[1])
+          {
+            /* more input channels: the old ones first, zeros after */
+            float *w = g_new0 (float, n);
+            int64_t per_in = shape[2] * shape[3];
+            for (int64_t o = 0; o < shape[0]; o++)
+              memcpy (w + o * shape[1] * per_in, v + o * t->shape[1] * per_in,
+                      sizeof (float) * t->shape[1] * per_in);
+            g_free (v);
+            v = w;
+          }
+        guint offset = data->len;
+        for (int64_t k = 0; k < n; k++)
+          {
+            if (dt == DREAM_DTYPE_F32)
+              {
+                float x = rw->round_to == DREAM_DTYPE_F32 ? v[k] : through (v[k], rw->round_to);
+                g_byte_array_append (data, (const guint8 *) &x, 4);
+              }
+            else
+              {
+                guint16 h = dt == DREAM_DTYPE_F16 ? f32_to_f16 (v[k]) : f32_to_bf16 (v[k]);
+                g_byte_array_append (data, (const guint8 *) &h, 2);
+              }
+          }
+        g_free (v);
+        char *name = g_strconcat (prefixes[f], t->name, NULL);
+        json_builder_set_member_name (jb, name);
+        json_builder_begin_object (jb);
+        json_builder_set_member_name (jb, "dtype");
+        json_builder_add_string_value (jb, dream_dtype_name (dt));
+        json_builder_set_member_name (jb, "shape");
+        json_builder_begin_array (jb);
+        for (int d = 0; d < nd; d++)
+          json_builder_add_int_value (jb, shape[d]);
+        json_builder_end_array (jb);
+        json_builder_set_member_name (jb, "data_offsets");
+        json_builder_begin_array (jb);
+        json_builder_add_int_value (jb, offset);
+        json_builder_add_int_value (jb, (gint64) (offset + n * es));
+        json_builder_end_array (jb);
+        json_builder_end_object (jb);
+        g_free (name);
+      }
+  const char *config = rw->config ? rw->config : dream_st_metadata (src, "config");
+  if (config)
+    {
+      json_builder_set_member_name (jb, "__metadata__");
+      json_builder_begin_object (jb);
+      json_builder_set_member_name (jb, "config");
+      json_builder_add_string_value (jb, config);
+      json_builder_end_object (jb);
+    }
+  json_builder_end_object (jb);
+  JsonGenerator *gen = json_generator_new ();
+  JsonNode *root = json_builder_get_root (jb);
+  json_generator_set_root (gen, root);
+  gsize hlen;
+  char *header = json_generator_to_data (gen, &hlen);
+  guint64 len = GUINT64_TO_LE (hlen);
+  FILE *out = fopen (path, "wb");
+  g_assert_nonnull (out);
+  g_assert_cmpint (fwrite (&len, 8, 1, out), ==, 1);
+  g_assert_cmpint (fwrite (header, 1, hlen, out), ==, hlen);
+  g_assert_cmpint (fwrite (data->data, 1, data->len, out), ==, data->len);
+  fclose (out);
+  g_free (header);
+  json_node_unref (root);
+  g_object_unref (gen);
+  g_object_unref (jb);
+  g_byte_array_unref (data);
+  return path;
+}
+
+static void
+remove_file (char *path)
+{
+  char *dir = g_path_get_dirname (path);
+  g_unlink (path);
+  g_rmdir (dir);
+  g_free (dir);
+  g_free (path);
+}
+
+/* Runs a model file on the golden sd1 inputs (x padded with `extra`
+ * channels of noise); out (2, 8, 8, 4) newly allocated. */
+static float *
+run_file (const char *path, int extra, GError **error)
+{
+  dream_st_file *io = open_golden ("unet_sd1", "io.safetensors");
+  dream_st_file *f = dream_st_open (path, error);
+  if (!f)
+    return NULL;
+  dream_ldm_config cfg;
+  dream_ldm_config_init (&cfg);
+  dream_unet *net = NULL;
+  float *out = NULL;
+  if (dream_ldm_config_load_metadata (&cfg, f, error) && (net = dream_unet_load (f, &cfg, error)))
+    {
+      const dream_st_tensor *tx;
+      float *xn = read_all (io, "x", &tx), *x = nchw_to_nhwc (xn, 2, 4, 8, 8);
+      float *t = read_all (io, "timesteps", NULL), *ctx = read_all (io, "context", NULL);
+      int C = 4 + extra;
+      float *xe = g_new (float, (size_t) 2 * 64 * C);
+      for (int p = 0; p < 2 * 64; p++)
+        for (int c = 0; c < C; c++)
+          xe[p * C + c] = c < 4 ? x[p * 4 + c] : (float) sin (p * 0.37 + c);
+      dream_pool *pool = dream_pool_new (2);
+      dream_unet_state s;
+      out = g_new (float, 2 * 64 * 4);
+      g_assert_cmpint (net->in_channels, ==, C);
+      g_assert_true (dream_unet_state_init (&s, net, 2, 8, 8, 77, 2, error));
+      g_assert_true (dream_unet_forward (net, &s, xe, t, ctx, out, pool, NULL, 0, error));
+      dream_unet_state_clear (&s);
+      dream_pool_free (pool);
+      g_free (xn); g_free (x); g_free (t); g_free (ctx); g_free (xe);
+    }
+  dream_unet_free (net);
+  dream_ldm_config_clear (&cfg);
+  dream_st_close (f);
+  dream_st_close (io);
+  return out;
+}
+
+static void
+test_layouts_and_dtypes (void)
+{
+  dream_st_file *mf = open_golden ("unet_sd1", "model.safetensors");
+  dream_st_file *vf = open_golden ("vae", "model.safetensors");
+  if (!mf || !vf)
+    {
+      g_test_skip ("golden data not found");
+      dream_st_close (mf);
+      dream_st_close (vf);
+      return;
+    }
+  GError *error = NULL;
+  char *p0 = write_rewrite (mf, &(rewrite) { .dtype = DREAM_DTYPE_F32, .round_to = DREAM_DTYPE_F32 });
+  float *ref = run_file (p0, 0, &error);
+  g_assert_no_error (error);
+
+  /* a whole checkpoint: prefixed UNet and VAE in one file */
+  char *p1 = write_rewrite (mf, &(rewrite) { .prefix = "model.diffusion_model.", .also = vf,
+                                             .also_prefix = "first_stage_model.",
+                                             .dtype = DREAM_DTYPE_F32, .round_to = DREAM_DTYPE_F32 });
+  float *out = run_file (p1, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (out, 2 * 64 * 4 * sizeof (float), ref, 2 * 64 * 4 * sizeof (float));
+  g_free (out);
+  dream_st_file *ck = dream_st_open (p1, &error);
+  g_assert_true (dream_unet_detect (ck) && dream_vae_detect (ck));
+  dream_vae *vae = dream_vae_load (ck, &error);
+  g_assert_no_error (error);
+  g_assert_true (vae->has_encoder && vae->has_decoder);
+  dream_vae_free (vae);
+  dream_st_close (ck);
+
+  /* F16 and BF16 weights, widened per layer, give exactly what F32
+     weights holding the same values give */
+  const dream_dtype dts[] = { DREAM_DTYPE_F16, DREAM_DTYPE_BF16 };
+  for (int i = 0; i < 2; i++)
+    {
+      char *ph = write_rewrite (mf, &(rewrite) { .dtype = dts[i], .round_to = dts[i] });
+      char *pr = write_rewrite (mf, &(rewrite) { .dtype = DREAM_DTYPE_F32, .round_to = dts[i] });
+      float *a = run_file (ph, 0, &error), *b = run_file (pr, 0, &error);
+      g_assert_no_error (error);
+      g_assert_cmpmem (a, 2 * 64 * 4 * sizeof (float), b, 2 * 64 * 4 * sizeof (float));
+      double mean, d = max_abs_diff (a, ref, 2 * 64 * 4, &mean);
+      g_test_message ("%s weights: max |out - F32 out| = %.3g", dream_dtype_name (dts[i]), d);
+      g_assert_cmpfloat (d, <, 0.1);   /* same network, coarser weights */
+      g_free (a); g_free (b);
+      remove_file (ph);
+      remove_file (pr);
+    }
+
+  /* an inpainting-style UNet: 9 input channels; zero weights on the five
+     extra ones give the 4-channel result */
+  char *p9 = write_rewrite (mf, &(rewrite) { .reshape = "input_blocks.0.0.weight", .n_dims = 4,
+                                             .shape = { 32, 9, 3, 3 }, .dtype = DREAM_DTYPE_F32,
+                                             .round_to = DREAM_DTYPE_F32 });
+  out = run_file (p9, 5, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (max_abs_diff (out, ref, 2 * 64 * 4, NULL), <, 1e-6);
+  g_free (out);
+  remove_file (p9);
+  remove_file (p1);
+  remove_file (p0);
+  g_free (ref);
+  dream_st_close (mf);
+  dream_st_close (vf);
+}
+
+static void
+test_bad_models (void)
+{
+  dream_st_file *mf = open_golden ("unet_sd1", "model.safetensors");
+  dream_st_file *vf = open_golden ("vae", "model.safetensors");
+  if (!mf || !vf)
+    {
+      g_test_skip ("golden data not found");
+      dream_st_close (mf);
+      dream_st_close (vf);
+      return;
+    }
+  const struct { rewrite rw; const char *expect; } cases[] = {
+    { { .drop = "input_blocks.1.0.emb_layers.1.weight" }, "input_blocks.1.0.emb_layers.1.weight" },
+    { { .drop = "output_blocks.3.1.proj_out.bias" }, "output_blocks.3.1.proj_out.bias" },
+    { { .reshape = "middle_block.1.transformer_blocks.0.attn2.to_k.weight", .n_dims = 2,
+        .shape = { 64, 31 } }, "attn2.to_k.weight" },
+    { { .reshape = "input_blocks.3.0.in_layers.2.weight", .n_dims = 4, .shape = { 64, 32, 3, 1 } },
+      "input_blocks.3.0.in_layers.2.weight" },
+    { { .drop = "output_blocks.3.0.in_layers.0.weight" }, "output blocks" },
+    { { .config = "{\"num_heads\": 5}" }, "heads" },
+    { { .config = "{\"num_heads\": \"many\"}" }, "num_heads" },
+    { { .config = "[1, 2" }, "config" },
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      rewrite rw = cases[i].rw;
+      rw.dtype = rw.round_to = DREAM_DTYPE_F32;
+      char *p = write_rewrite (mf, &rw);
+      GError *error = NULL;
+      float *out = run_file (p, 0, &error);
+      g_assert_null (out);
+      g_assert_error (error, DREAM_ERROR, DREAM_ERROR_MODEL);
+      g_test_message ("bad model %zu: %s", i, error->message);
+      g_assert_nonnull (strstr (error->message, cases[i].expect));
+      g_clear_error (&error);
+      remove_file (p);
+    }
+  /* not a UNet at all */
+  GError *error = NULL;
+  g_assert_false (dream_unet_detect (vf));
+  g_assert_null (dream_unet_load (vf, NULL, &error));
+  g_assert_error (error, DREAM_ERROR, DREAM_ERROR_MODEL);
+  g_clear_error (&error);
+  g_assert_false (dream_vae_detect (mf));
+  g_assert_null (dream_vae_load (mf, &error));
+  g_assert_error (error, DREAM_ERROR, DREAM_ERROR_MODEL);
+  g_clear_error (&error);
+
+  /* a latent the levels do not divide */
+  dream_ldm_config cfg;
+  dream_ldm_config_init (&cfg);
+  g_assert_true (dream_ldm_config_load_metadata (&cfg, mf, NULL));
+  dream_unet *net = dream_unet_load (mf, &cfg, NULL);
+  dream_unet_state s;
+  g_assert_false (dream_unet_state_init (&s, net, 1, 9, 8, 77, 1, &error));
+  g_assert_error (error, DREAM_ERROR, DREAM_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  dream_unet_free (net);
+  dream_ldm_config_clear (&cfg);
+  dream_st_close (mf);
+  dream_st_close (vf);
+}
+
+/* ---- LDM configs --------------------------------------------------------- */
+
+static const char v1_yaml[] =
+  "model:\n"
+  "  base_learning_rate: 1.0e-04\n"
+  "  target: ldm.models.diffusion.ddpm.LatentDiffusion\n"
+  "  params:\n"
+  "    linear_start: 0.00085\n"
+  "    linear_end: 0.0120\n"
+  "    timesteps: 1000\n"
+  "    scale_factor: 0.18215\n"
+  "    use_ema: False\n"
+  "    unet_config:\n"
+  "      target: ldm.modules.diffusionmodules.openaimodel.UNetModel\n"
+  "      params:\n"
+  "        attention_resolutions: [ 4, 2, 1 ]\n"
+  "        channel_mult: [ 1, 2, 4, 4 ]\n"
+  "        num_heads: 8\n"
+  "        use_spatial_transformer: True\n"
+  "        context_dim: 768\n"
+  "    first_stage_config:\n"
+  "      params:\n"
+  "        ddconfig:\n"
+  "          ch_mult:\n"
+  "          - 1\n"
+  "          - 2\n"
+  "    cond_stage_config:\n"
+  "      target: ldm.modules.encoders.modules.FrozenCLIPEmbedder\n";
+
+static const char v2v_yaml[] =
+  "model:\n"
+  "  target: ldm.models.diffusion.ddpm.LatentDiffusion\n"
+  "  params:\n"
+  "    parameterization: \"v\"\n"
+  "    linear_start: 0.00085\n"
+  "    linear_end: 0.0120\n"
+  "    scale_factor: 0.18215\n"
+  "    unet_config:\n"
+  "      params:\n"
+  "        num_head_channels: 64 # need to fix for flash-attn\n"
+  "        use_linear_in_transformer: True\n"
+  "        context_dim: 1024\n"
+  "    cond_stage_config:\n"
+  "      target: ldm.modules.encoders.modules.FrozenOpenCLIPEmbedder\n"
+  "      params:\n"
+  "        freeze: True\n"
+  "        layer: \"penultimate\"\n";
+
+static void
+test_ldm_config (void)
+{
+  GError *error = NULL;
+  dream_ldm_config c;
+  dream_ldm_config_init (&c);
+  g_assert_true (dream_ldm_config_parse_yaml (&c, v1_yaml, -1, "v1-inference.yaml", &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (c.num_heads, ==, 8);
+  g_assert_cmpint (c.num_head_channels, ==, 0);
+  g_assert_cmpint (c.context_dim, ==, 768);
+  g_assert_cmpint (c.prediction, ==, DREAM_PREDICTION_EPS);
+  g_assert_cmpint (c.timesteps, ==, 1000);
+  g_assert_cmpfloat (c.linear_end, ==, 0.012);
+  g_assert_cmpstr (c.cond_target, ==, "ldm.modules.encoders.modules.FrozenCLIPEmbedder");
+  dream_ldm_config_clear (&c);
+
+  dream_ldm_config_init (&c);
+  g_assert_true (dream_ldm_config_parse_yaml (&c, v2v_yaml, -1, "v2-inference-v.yaml", &error));
+  g_assert_cmpint (c.num_heads, ==, 0);
+  g_assert_cmpint (c.num_head_channels, ==, 64);
+  g_assert_cmpint (c.use_linear, ==, 1);
+  g_assert_cmpint (c.prediction, ==, DREAM_PREDICTION_V);
+  g_assert_cmpstr (c.cond_layer, ==, "penultimate");
+  dream_ldm_config_clear (&c);
+
+  const char *bad[][2] = {
+    { "model: [unclosed", "not valid YAML" },
+    { "- a\n- b\n", "not an LDM config" },
+    { "model:\n  params:\n    parameterization: x0\n", "parameterization" },
+    { "model:\n  params:\n    timesteps: lots\n", "timesteps" },
+    { "model:\n  params:\n    linear_start: 0.5\n    linear_end: 0.1\n", "linear_end" },
+    { "a: &x [*x]\n", "" },   /* a self-referencing alias: no crash */
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      dream_ldm_config_init (&c);
+      gboolean ok = dream_ldm_config_parse_yaml (&c, bad[i][0], -1, "bad.yaml", &error);
+      if (*bad[i][1])
+        {
+          g_assert_false (ok);
+          g_assert_error (error, DREAM_ERROR, DREAM_ERROR_MODEL);
+          g_test_message ("bad yaml %zu: %s", i, error->message);
+          g_assert_nonnull (strstr (error->message, bad[i][1]));
+        }
+      g_clear_error (&error);
+      dream_ldm_config_clear (&c);
+    }
+
+  /* the .yaml next to a model, by its name */
+  char *dir = g_dir_make_tmp ("dream-cfg-XXXXXX", NULL);
+  char *model = g_build_filename (dir, "my.model.safetensors", NULL);
+  char *yaml = g_build_filename (dir, "my.model.yaml", NULL);
+  g_assert_null (dream_ldm_config_find_yaml (model));
+  g_assert_true (g_file_set_contents (yaml, v2v_yaml, -1, NULL));
+  char *found = dream_ldm_config_find_yaml (model);
+  g_assert_cmpstr (found, ==, yaml);
+  dream_ldm_config_init (&c);
+  g_assert_true (dream_ldm_config_for_model (&c, NULL, model, NULL, &error));
+  g_assert_cmpint (c.prediction, ==, DREAM_PREDICTION_V);
+  dream_ldm_config_clear (&c);
+  g_unlink (yaml);
+  g_rmdir (dir);
+  g_free (found); g_free (yaml); g_free (model); g_free (dir);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/unet/group-norm", test_group_norm);
+  g_test_add_func ("/unet/geglu", test_geglu);
+  g_test_add_func ("/unet/conv-oihw", test_conv_oihw);
+  g_test_add_func ("/unet/widen", test_widen);
   g_test_add_func ("/unet/golden-sd1", test_golden_sd1);
   g_test_add_func ("/unet/golden-sd2", test_golden_sd2);
+  g_test_add_func ("/unet/layouts-and-dtypes", test_layouts_and_dtypes);
+  g_test_add_func ("/unet/bad-models", test_bad_models);
+  g_test_add_func ("/unet/ldm-config", test_ldm_config);
   return g_test_run ();
 }

@@ -121,7 +121,6 @@ dream_sd_work_alloc (dream_sd_work *w, const char *what, GError **error)
     if (!(w->maps[i] = dream_alloc (MAX (w->map_floats, 1), sizeof (float), what, error)))
       return FALSE;
   return (w->wbuf = dream_alloc (MAX (w->max_weight, 1), sizeof (float), what, error))
-    && (w->wtmp = dream_alloc (MAX (w->max_weight, 1), sizeof (float), what, error))
     && (w->bbuf = dream_alloc (2 * MAX (w->max_vec, 1), sizeof (float), what, error))
     && (w->scratch = dream_alloc ((size_t) w->n_threads * MAX (w->scratch_per_thread, 1),
                                   sizeof (float), what, error));
@@ -134,7 +133,6 @@ dream_sd_work_clear (dream_sd_work *w)
   for (int i = 0; i < DREAM_SD_MAPS; i++)
     g_clear_pointer (&w->maps[i], g_free);
   g_clear_pointer (&w->wbuf, g_free);
-  g_clear_pointer (&w->wtmp, g_free);
   g_clear_pointer (&w->bbuf, g_free);
   g_clear_pointer (&w->scratch, g_free);
 }
@@ -142,7 +140,7 @@ dream_sd_work_clear (dream_sd_work *w)
 size_t
 dream_sd_work_bytes (const dream_sd_work *w)
 {
-  return sizeof (float) * (w->arena.cap + DREAM_SD_MAPS * w->map_floats + 2 * w->max_weight
+  return sizeof (float) * (w->arena.cap + DREAM_SD_MAPS * w->map_floats + w->max_weight
                            + 2 * w->max_vec + (size_t) w->n_threads * w->scratch_per_thread);
 }
 
@@ -189,8 +187,8 @@ dream_sd_linear (dream_sd_run *r, const dream_wb *wb, const float *x, int rows, 
 {
   if (r->work->measuring)
     return TRUE;
-  const float *w = dream_weight_f32 (wb->w, r->work->wbuf, r->error);
-  const float *b = wb->b ? dream_weight_f32 (wb->b, r->work->bbuf, r->error) : NULL;
+  const float *w = dream_weight_widen (wb->w, r->work->wbuf, r->pool, r->error);
+  const float *b = wb->b ? dream_weight_widen (wb->b, r->work->bbuf, NULL, r->error) : NULL;
   if (!w || (wb->b && !b))
     return FALSE;
   dream_linear_w l = { (int) wb->w->shape[1], (int) wb->w->shape[0], w, b };
@@ -200,39 +198,29 @@ dream_sd_linear (dream_sd_run *r, const dream_wb *wb, const float *x, int rows, 
 
 gboolean
 dream_sd_conv (dream_sd_run *r, const dream_wb *wb, const float *x, int h, int w,
-               float *y, int stride, int pad)
+               float *y, int stride, int pad, gboolean upsample)
 {
-  dream_conv cv = { (int) wb->w->shape[1], (int) wb->w->shape[0], (int) wb->w->shape[2],
-                    NULL, NULL };
-  dream_sd_note_scratch (r, stride == 1 ? dream_conv2d_scratch_size (&cv)
-                         : dream_conv2d_strided_scratch_size (&cv));
+  dream_conv_oihw cv = { (int) wb->w->shape[1], (int) wb->w->shape[0], (int) wb->w->shape[2],
+                         NULL, NULL };
+  dream_sd_note_scratch (r, dream_conv_oihw_scratch_size (&cv));
   if (r->work->measuring)
     return TRUE;
-  if (!dream_weight_pack_conv (wb->w, r->work->wbuf, r->work->wtmp, r->error))
-    return FALSE;
-  cv.w = r->work->wbuf;
-  cv.b = dream_weight_f32 (wb->b, r->work->bbuf, r->error);
+  cv.w = dream_weight_widen (wb->w, r->work->wbuf, r->pool, r->error);
+  cv.b = cv.w ? dream_weight_widen (wb->b, r->work->bbuf, NULL, r->error) : NULL;
   if (!cv.b)
     return FALSE;
-  /* output side: (h + 2·pad − k) / stride + 1, with the VAE's extra zero
-     row/column at the bottom/right when pad is 0 */
-  int oh = h, ow = w;
+  /* input as read (×2 when upsampling), then (h + pad + extra − k) / stride + 1
+     with the VAE's extra zero row/column at the bottom/right when pad is 0 */
+  const int ih = upsample ? 2 * h : h, iw = upsample ? 2 * w : w;
+  int oh = ih, ow = iw;
   if (stride != 1)
     {
       int extra = pad == 0 ? 1 : pad;
-      oh = (h + pad + extra - cv.k) / stride + 1;
-      ow = (w + pad + extra - cv.k) / stride + 1;
+      oh = (ih + pad + extra - cv.k) / stride + 1;
+      ow = (iw + pad + extra - cv.k) / stride + 1;
     }
-  for (int b = 0; b < r->batch; b++)
-    {
-      const float *xb = x + (size_t) b * h * w * cv.in_ch;
-      float *yb = y + (size_t) b * oh * ow * cv.out_ch;
-      if (stride == 1)
-        dream_conv2d (&cv, DREAM_ACT_NONE, xb, h, w, yb, r->pool, r->work->scratch);
-      else
-        dream_conv2d_strided (&cv, stride, pad, pad, xb, h, w, yb, oh, ow, r->pool,
-                              r->work->scratch);
-    }
+  dream_conv_oihw_run (&cv, stride, stride == 1 ? cv.k / 2 : pad, upsample, x, r->batch, h, w, y,
+                       oh, ow, r->pool, r->work->scratch);
   return TRUE;
 }
 
@@ -242,8 +230,8 @@ dream_sd_group_norm (dream_sd_run *r, const dream_wb *wb, const float *x, int n_
 {
   if (r->work->measuring)
     return TRUE;
-  const float *g = dream_weight_f32 (wb->w, r->work->bbuf, r->error);
-  const float *b = g ? dream_weight_f32 (wb->b, r->work->bbuf + c, r->error) : NULL;
+  const float *g = dream_weight_widen (wb->w, r->work->bbuf, NULL, r->error);
+  const float *b = g ? dream_weight_widen (wb->b, r->work->bbuf + c, NULL, r->error) : NULL;
   if (!b)
     return FALSE;
   for (int i = 0; i < r->batch; i++)
@@ -258,8 +246,8 @@ dream_sd_layer_norm (dream_sd_run *r, const dream_wb *wb, const float *x, int ro
 {
   if (r->work->measuring)
     return TRUE;
-  const float *g = dream_weight_f32 (wb->w, r->work->bbuf, r->error);
-  const float *b = g ? dream_weight_f32 (wb->b, r->work->bbuf + dim, r->error) : NULL;
+  const float *g = dream_weight_widen (wb->w, r->work->bbuf, NULL, r->error);
+  const float *b = g ? dream_weight_widen (wb->b, r->work->bbuf + dim, NULL, r->error) : NULL;
   if (!b)
     return FALSE;
   dream_layer_norm (x, rows, dim, dim, g, b, eps, y, dim, r->pool);

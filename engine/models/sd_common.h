@@ -68,7 +68,7 @@ typedef struct {
   dream_arena arena;                 /* per-layer temporaries */
   float *maps[DREAM_SD_MAPS];        /* (map_floats) each */
   size_t map_floats;
-  float *wbuf, *wtmp;                /* (max_weight) a layer's weight widened / packed */
+  float *wbuf;                       /* (max_weight) a layer's weight, widened */
   float *bbuf;                       /* (2·max_vec) bias, or gamma and beta */
   size_t max_weight, max_vec;
   float *scratch;                    /* (n_threads, scratch_per_thread) */
@@ -103,9 +103,10 @@ int dream_sd_free_map (int a, int b);
 gboolean dream_sd_linear (dream_sd_run *r, const dream_wb *wb, const float *x, int rows,
                           int ldx, float *y, gboolean accumulate);
 /* Per image: y = conv k×k (x (h, w, in)), stride 1 pad k/2; or stride 2
- * with top/left padding pad (1: UNet, ⌈h/2⌉ out; 0: VAE, h/2 out). */
+ * with top/left padding pad (1: UNet, ⌈h/2⌉ out; 0: VAE, h/2 out); with
+ * upsample, of x enlarged ×2 (nearest), y (2h, 2w, out). */
 gboolean dream_sd_conv (dream_sd_run *r, const dream_wb *wb, const float *x, int h, int w,
-                        float *y, int stride, int pad);
+                        float *y, int stride, int pad, gboolean upsample);
 /* Per image: y = [SiLU] GroupNorm32 (x (n_px, c)); y may equal x. */
 gboolean dream_sd_group_norm (dream_sd_run *r, const dream_wb *wb, const float *x, int n_px,
                               int c, float eps, gboolean silu, float *y);

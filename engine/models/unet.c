@@ -455,7 +455,7 @@ buf (unet_run *r, int id)
 static gboolean
 conv (unet_run *r, const dream_wb *wb, const float *x, int h, int w, float *y, int stride)
 {
-  return dream_sd_conv (&r->sd, wb, x, h, w, y, stride, 1);
+  return dream_sd_conv (&r->sd, wb, x, h, w, y, stride, 1, FALSE);
 }
 
 /* ResBlock: y = skip(x) + conv₂ SiLU GN(conv₁ SiLU GN(x) + Linear(SiLU emb)) */
@@ -537,11 +537,10 @@ xf_forward (unet_run *r, const dream_unet_xf *X, const float *x, int h, int w, f
   return ok;
 }
 
-/* One layer: x (B, h, w, in) → y (B, h', w', out); *h, *w become h', w'.
- * tmp: (B, 2h, 2w, in) for an Upsample. */
+/* One layer: x (B, h, w, in) → y (B, h', w', out); *h, *w become h', w'. */
 static gboolean
 layer_forward (unet_run *r, const dream_unet_layer *L, const float *x, int *h, int *w,
-               float *y, float *tmp)
+               float *y)
 {
   switch (L->kind)
     {
@@ -559,13 +558,13 @@ layer_forward (unet_run *r, const dream_unet_layer *L, const float *x, int *h, i
         return ok;
       }
     case DREAM_UNET_UP:
-      if (!MEASURING (r))
-        for (int b = 0; b < r->sd.batch; b++)
-          dream_upsample_nearest2 (x + (size_t) b * *h * *w * L->in_ch, *h, *w, L->in_ch,
-                                   tmp + (size_t) b * 4 * *h * *w * L->in_ch);
-      *h *= 2;
-      *w *= 2;
-      return conv (r, &L->conv, tmp, *h, *w, y, 1);
+      {
+        /* nearest ×2 read straight by the conv's gather */
+        gboolean ok = dream_sd_conv (&r->sd, &L->conv, x, *h, *w, y, 1, 1, TRUE);
+        *h *= 2;
+        *w *= 2;
+        return ok;
+      }
     }
   return FALSE;
 }
@@ -579,13 +578,8 @@ block_forward (unet_run *r, const dream_unet_block *blk, int src, int *h, int *w
     {
       const dream_unet_layer *L = &blk->layers[j];
       int to = j == blk->n_layers - 1 ? dst : dream_sd_free_map (cur, dst);
-      float *tmp = NULL;
-      size_t mark = dream_arena_mark (&r->s->work.arena);
-      if (L->kind == DREAM_UNET_UP)
-        tmp = take (r, (size_t) r->sd.batch * 4 * *h * *w * L->in_ch);
-      if (!layer_forward (r, L, buf (r, cur), h, w, buf (r, to), tmp))
+      if (!layer_forward (r, L, buf (r, cur), h, w, buf (r, to)))
         return FALSE;
-      dream_arena_release (&r->s->work.arena, mark);
       dream_sd_note_map (&r->sd, to, (size_t) r->sd.batch * *h * *w * L->out_ch);
       cur = to;
     }

@@ -338,14 +338,14 @@ res_forward (vae_run *r, const dream_vae_res *R, const float *x, int h, int w, f
   float *t1 = take (r, B * n * MAX (in, out));  /* (B, n, in) SiLU GN(x); 3×3 shortcut out */
   float *t2 = take (r, B * n * out);            /* (B, n, out) */
   gboolean ok = dream_sd_group_norm (&r->sd, &R->norm1, x, (int) n, in, EPS_GN, TRUE, t1)
-    && dream_sd_conv (&r->sd, &R->conv1, t1, h, w, t2, 1, 1)
+    && dream_sd_conv (&r->sd, &R->conv1, t1, h, w, t2, 1, 1, FALSE)
     && dream_sd_group_norm (&r->sd, &R->norm2, t2, (int) n, out, EPS_GN, TRUE, t2)
-    && dream_sd_conv (&r->sd, &R->conv2, t2, h, w, y, 1, 1);
+    && dream_sd_conv (&r->sd, &R->conv2, t2, h, w, y, 1, 1, FALSE);
   if (ok && R->shortcut.w && !R->conv_shortcut)
     ok = dream_sd_linear (&r->sd, &R->shortcut, x, (int) (B * n), in, y, TRUE);
   else if (ok && R->shortcut.w)
     {
-      ok = dream_sd_conv (&r->sd, &R->shortcut, x, h, w, t1, 1, 1);
+      ok = dream_sd_conv (&r->sd, &R->shortcut, x, h, w, t1, 1, 1, FALSE);
       if (ok && !MEASURING (r))
         dream_add (y, t1, B * n * out);
     }
@@ -413,7 +413,7 @@ conv_step (vae_run *r, const dream_wb *wb, int *cur, int h, int w, int to)
   int out = (int) wb->w->shape[0];
   if (to != X_OUT)
     to = next_map (r, *cur, (size_t) r->sd.batch * h * w * out);
-  if (!dream_sd_conv (&r->sd, wb, buf (r, *cur), h, w, buf (r, to), 1, 1))
+  if (!dream_sd_conv (&r->sd, wb, buf (r, *cur), h, w, buf (r, to), 1, 1, FALSE))
     return FALSE;
   *cur = to;
   return TRUE;
@@ -474,7 +474,7 @@ encode_all (vae_run *r, dream_progress *progress, double work)
         {
           int ch = (int) lv->resample.w->shape[0];
           int to = next_map (r, cur, (size_t) r->sd.batch * (h / 2) * (w / 2) * ch);
-          if (!dream_sd_conv (&r->sd, &lv->resample, buf (r, cur), h, w, buf (r, to), 2, 0))
+          if (!dream_sd_conv (&r->sd, &lv->resample, buf (r, cur), h, w, buf (r, to), 2, 0, FALSE))
             return FALSE;
           cur = to;
           h /= 2;
@@ -523,19 +523,12 @@ decode_all (vae_run *r, dream_progress *progress, double work)
         return FALSE;
       if (lv->resample.w)
         {
-          int ch = (int) lv->resample.w->shape[1];
-          size_t mark = dream_arena_mark (&r->s->work.arena);
-          float *up = take (r, (size_t) r->sd.batch * 4 * h * w * ch);  /* (B, 2h, 2w, ch) */
-          if (!MEASURING (r))
-            for (int b = 0; b < r->sd.batch; b++)
-              dream_upsample_nearest2 (buf (r, cur) + (size_t) b * h * w * ch, h, w, ch,
-                                       up + (size_t) b * 4 * h * w * ch);
           h *= 2;
           w *= 2;
           int to = next_map (r, cur, (size_t) r->sd.batch * h * w * lv->resample.w->shape[0]);
-          if (!dream_sd_conv (&r->sd, &lv->resample, up, h, w, buf (r, to), 1, 1))
+          if (!dream_sd_conv (&r->sd, &lv->resample, buf (r, cur), h / 2, w / 2, buf (r, to), 1,
+                              1, TRUE))
             return FALSE;
-          dream_arena_release (&r->s->work.arena, mark);
           cur = to;
         }
       if (!dream_sd_step (&r->sd, progress, unit))

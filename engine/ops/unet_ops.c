@@ -59,23 +59,6 @@ dream_geglu (const float *h, int n, int f, float *y, dream_pool *pool)
 /* ---- resampling and plumbing --------------------------------------------- */
 
 void
-dream_upsample_nearest2 (const float *x, int h, int w, int c, float *y)
-{
-  const size_t px = sizeof (float) * c;
-  for (int yy = 0; yy < h; yy++)
-    {
-      float *row = y + (size_t) 2 * yy * 2 * w * c;
-      for (int xx = 0; xx < w; xx++)
-        {
-          const float *s = x + ((size_t) yy * w + xx) * c;
-          memcpy (row + (size_t) 2 * xx * c, s, px);
-          memcpy (row + (size_t) (2 * xx + 1) * c, s, px);
-        }
-      memcpy (row + (size_t) 2 * w * c, row, px * 2 * w);
-    }
-}
-
-void
 dream_concat_channels (const float *a, int ca, const float *b, int cb,
                        size_t n, float *y)
 {
@@ -118,84 +101,206 @@ dream_timestep_embedding (float t, int dim, float *out)
     }
 }
 
-/* ---- strided convolution ------------------------------------------------- */
+/* ---- convolution on PyTorch-layout weights ------------------------------- */
 
-enum { SCONV_CHUNK = 256 };
+enum { CONV_CHUNK = 256 };
 
 size_t
-dream_conv2d_strided_scratch_size (const dream_conv *conv)
+dream_conv_oihw_scratch_size (const dream_conv_oihw *conv)
 {
-  return (size_t) SCONV_CHUNK * conv->k * conv->k * conv->in_ch;
+  return (size_t) CONV_CHUNK * conv->k * conv->k * conv->in_ch;
 }
 
 typedef struct {
-  const dream_conv *conv;
-  int stride, pad_top, pad_left;
+  const dream_conv_oihw *conv;
+  int stride, pad;
+  gboolean up;
   const float *x;
-  int h, w;
+  int h, w;               /* x's own size */
   float *y;
   int oh, ow;
+  int chunks_per_image, n_chunks, col_blocks, cols_per_block;
   float *scratch;
   size_t scratch_size;
-} sconv_job;
+} conv_job;
 
+/* Neighbourhoods of output pixels [p0, p0 + n) of one image, in
+ * (in, ky, kx) order: cols[i·K + ic·k² + ky·k + kx]. */
 static void
-sconv_task (void *ctx, int task, int thread)
+gather (const conv_job *j, const float *x, int p0, int n, float *cols)
 {
-  const sconv_job *j = ctx;
-  const dream_conv *cv = j->conv;
-  const int k = cv->k, c = cv->in_ch, kk = k * k * c;
-  size_t n_px = (size_t) j->oh * j->ow, p0 = (size_t) task * SCONV_CHUNK;
-  int n = (int) MIN ((size_t) SCONV_CHUNK, n_px - p0);
-  float *cols = j->scratch + (size_t) thread * j->scratch_size;
-
+  const int k = j->conv->k, kk = k * k, c = j->conv->in_ch, K = c * kk;
+  const int vh = j->up ? 2 * j->h : j->h, vw = j->up ? 2 * j->w : j->w;  /* virtual input */
   for (int i = 0; i < n; i++)
     {
-      size_t p = p0 + i;
-      int oy = (int) (p / j->ow), ox = (int) (p % j->ow);
-      float *dst = cols + (size_t) i * kk;
+      const int p = p0 + i, oy = p / j->ow, ox = p % j->ow;
+      float *dst = cols + (size_t) i * K;
       for (int ky = 0; ky < k; ky++)
         {
-          int sy = oy * j->stride + ky - j->pad_top;
-          for (int kx = 0; kx < k; kx++, dst += c)
+          const int sy = oy * j->stride + ky - j->pad;
+          for (int kx = 0; kx < k; kx++)
             {
-              int sx = ox * j->stride + kx - j->pad_left;
-              if (sy < 0 || sy >= j->h || sx < 0 || sx >= j->w)
-                memset (dst, 0, sizeof (float) * c);
+              const int sx = ox * j->stride + kx - j->pad, tap = ky * k + kx;
+              if (sy < 0 || sy >= vh || sx < 0 || sx >= vw)
+                {
+                  for (int ic = 0; ic < c; ic++)
+                    dst[ic * kk + tap] = 0.0f;
+                  continue;
+                }
+              const int ry = j->up ? sy / 2 : sy, rx = j->up ? sx / 2 : sx;
+              const float *src = x + ((size_t) ry * j->w + rx) * c;
+              if (kk == 1)
+                memcpy (dst, src, sizeof (float) * c);
               else
-                memcpy (dst, j->x + ((size_t) sy * j->w + sx) * c, sizeof (float) * c);
+                for (int ic = 0; ic < c; ic++)
+                  dst[ic * kk + tap] = src[ic];
             }
         }
     }
-  float *out = j->y + p0 * cv->out_ch;
-  dream_gemm (n, cv->out_ch, kk, 1.0f, cols, kk, cv->w, cv->out_ch, 0.0f, out, cv->out_ch);
+}
+
+static void
+conv_task (void *ctx, int task, int thread)
+{
+  const conv_job *j = ctx;
+  const dream_conv_oihw *cv = j->conv;
+  const int chunk = task / j->col_blocks, cb = task % j->col_blocks;
+  const int b = chunk / j->chunks_per_image, p0 = (chunk % j->chunks_per_image) * CONV_CHUNK;
+  const int n = MIN (CONV_CHUNK, j->oh * j->ow - p0);
+  const int o0 = cb * j->cols_per_block, no = MIN (j->cols_per_block, cv->out_ch - o0);
+  const int K = cv->in_ch * cv->k * cv->k;
+  if (no <= 0)
+    return;
+  const float *x = j->x + (size_t) b * j->h * j->w * cv->in_ch;
+  float *y = j->y + ((size_t) b * j->oh * j->ow + p0) * cv->out_ch + o0;
+  float *cols = j->scratch + (size_t) thread * j->scratch_size;
+  gather (j, x, p0, n, cols);
+  dream_gemm_bt (n, no, K, 1.0f, cols, K, cv->w + (size_t) o0 * K, K, 0.0f, y, cv->out_ch);
   if (cv->b)
-    dream_add_bias_rows (out, n, cv->out_ch, cv->b);
+    for (int i = 0; i < n; i++)
+      for (int o = 0; o < no; o++)
+        y[(size_t) i * cv->out_ch + o] += cv->b[o0 + o];
 }
 
 void
-dream_conv2d_strided (const dream_conv *conv, int stride, int pad_top, int pad_left,
-                      const float *x, int h, int w, float *y, int oh, int ow,
-                      dream_pool *pool, float *scratch)
+dream_conv_oihw_run (const dream_conv_oihw *conv, int stride, int pad, gboolean upsample,
+                     const float *x, int batch, int h, int w, float *y, int oh, int ow,
+                     dream_pool *pool, float *scratch)
 {
-  sconv_job j = {
-    .conv = conv, .stride = stride, .pad_top = pad_top, .pad_left = pad_left,
-    .x = x, .h = h, .w = w, .y = y, .oh = oh, .ow = ow, .scratch = scratch,
-    .scratch_size = dream_conv2d_strided_scratch_size (conv),
+  conv_job j = {
+    .conv = conv, .stride = stride, .pad = pad, .up = upsample, .x = x, .h = h, .w = w,
+    .y = y, .oh = oh, .ow = ow, .scratch = scratch,
+    .scratch_size = dream_conv_oihw_scratch_size (conv),
   };
-  size_t n_px = (size_t) oh * ow;
-  dream_pool_run (pool, (int) ((n_px + SCONV_CHUNK - 1) / SCONV_CHUNK), sconv_task, &j);
+  j.chunks_per_image = (oh * ow + CONV_CHUNK - 1) / CONV_CHUNK;
+  j.n_chunks = batch * j.chunks_per_image;
+  /* split the output channels when the chunks cannot feed the threads
+     (blocks of at least 64 channels) */
+  const int want = 2 * dream_pool_n_threads (pool);
+  j.col_blocks = 1;
+  if (j.n_chunks < want)
+    j.col_blocks = CLAMP ((want + j.n_chunks - 1) / j.n_chunks, 1, MAX (conv->out_ch / 64, 1));
+  j.cols_per_block = (conv->out_ch + j.col_blocks - 1) / j.col_blocks;
+  dream_pool_run (pool, j.n_chunks * j.col_blocks, conv_task, &j);
 }
 
 /* ---- weights ------------------------------------------------------------- */
 
-gboolean
-dream_weight_pack_conv (const dream_st_tensor *t, float *dst, float *tmp, GError **error)
+enum { WIDEN_CHUNK = 1 << 16 };
+
+typedef struct {
+  const dream_st_tensor *t;
+  float *dst;
+  gboolean f16c;
+} widen_job;
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+__attribute__ ((target ("avx,f16c"))) static void
+f16_to_f32_f16c (const guint8 *src, float *dst, size_t n)
 {
-  int out = (int) t->shape[0], in = t->n_dims > 1 ? (int) t->shape[1] : 1;
-  int k = t->n_dims == 4 ? (int) t->shape[2] : 1;
-  if (!dream_st_to_f32 (t, tmp, t->n_elements, error))
-    return FALSE;
-  dream_conv_pack_oihw (tmp, out, in, k, dst);
-  return TRUE;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps (dst + i, _mm256_cvtph_ps (_mm_loadu_si128 ((const __m128i *) (src + 2 * i))));
+  for (; i < n; i++)
+    {
+      guint16 h;
+      memcpy (&h, src + 2 * i, 2);
+      dst[i] = _cvtsh_ss (h);
+    }
+}
+
+static gboolean
+have_f16c (void)
+{
+  __builtin_cpu_init ();
+  return __builtin_cpu_supports ("f16c") && __builtin_cpu_supports ("avx");
+}
+#else
+static gboolean
+have_f16c (void)
+{
+  return FALSE;
+}
+#endif
+
+static void
+widen_task (void *ctx, int task, int thread)
+{
+  (void) thread;
+  const widen_job *j = ctx;
+  const dream_st_tensor *t = j->t;
+  const size_t i0 = (size_t) task * WIDEN_CHUNK;
+  const size_t n = MIN ((size_t) WIDEN_CHUNK, (size_t) t->n_elements - i0);
+  const guint8 *src = (const guint8 *) t->data + i0 * dream_dtype_size (t->dtype);
+#if defined(__x86_64__) || defined(__i386__)
+  if (j->f16c && t->dtype == DREAM_DTYPE_F16)
+    {
+      f16_to_f32_f16c (src, j->dst + i0, n);
+      return;
+    }
+#endif
+  if (t->dtype == DREAM_DTYPE_BF16)
+    for (size_t i = 0; i < n; i++)
+      {
+        guint16 v;
+        memcpy (&v, src + 2 * i, 2);
+        guint32 bits = (guint32) GUINT16_FROM_LE (v) << 16;
+        memcpy (j->dst + i0 + i, &bits, 4);
+      }
+  else
+    {
+      /* a view of the chunk as its own tensor for the generic converter */
+      dream_st_tensor part = *t;
+      part.data = src;
+      part.n_elements = (int64_t) n;
+      part.n_dims = 1;
+      part.shape[0] = (int64_t) n;
+      part.n_bytes = n * dream_dtype_size (t->dtype);
+      dream_st_to_f32 (&part, j->dst + i0, (int64_t) n, NULL);
+    }
+}
+
+const float *
+dream_weight_widen (const dream_st_tensor *t, float *buf, dream_pool *pool, GError **error)
+{
+  if (t->dtype == DREAM_DTYPE_F32 && ((guintptr) t->data % sizeof (float)) == 0
+      && G_BYTE_ORDER == G_LITTLE_ENDIAN)
+    return t->data;
+  if (t->dtype != DREAM_DTYPE_F32 && t->dtype != DREAM_DTYPE_F16
+      && t->dtype != DREAM_DTYPE_BF16 && t->dtype != DREAM_DTYPE_F64)
+    {
+      g_set_error (error, DREAM_ERROR, DREAM_ERROR_MODEL, "tensor '%s' is %s, not a float type",
+                   t->name, dream_dtype_name (t->dtype));
+      return NULL;
+    }
+  widen_job j = { t, buf, have_f16c () && G_BYTE_ORDER == G_LITTLE_ENDIAN };
+  int n_tasks = (int) (((size_t) t->n_elements + WIDEN_CHUNK - 1) / WIDEN_CHUNK);
+  if (pool && n_tasks > 1)
+    dream_pool_run (pool, n_tasks, widen_task, &j);
+  else
+    for (int i = 0; i < n_tasks; i++)
+      widen_task (&j, i, 0);
+  return buf;
 }

@@ -55,9 +55,6 @@ void dream_silu (float *x, size_t n);
  * y may not overlap h. */
 void dream_geglu (const float *h, int n, int f, float *y, dream_pool *pool);
 
-/* Nearest-neighbour ×2: x (h, w, c) → y (2h, 2w, c). */
-void dream_upsample_nearest2 (const float *x, int h, int w, int c, float *y);
-
 /* Channel concatenation: a (n, ca), b (n, cb) → y (n, ca + cb). */
 void dream_concat_channels (const float *a, int ca, const float *b, int cb,
                             size_t n, float *y);
@@ -67,20 +64,33 @@ void dream_concat_channels (const float *a, int ca, const float *b, int cb,
  * (cos first), computed in float32 the way PyTorch does. dim even. */
 void dream_timestep_embedding (float t, int dim, float *out);
 
-/* A k×k convolution with stride and explicit zero padding on the top and
- * left (the bottom/right padding is whatever the output size implies):
- * y (oh, ow, out_ch)[oy, ox] = b + Σ w · x[oy·stride + ky − pad_top,
- * ox·stride + kx − pad_left]. Weights packed as for dream_conv2d.
- * The UNet's Downsample is stride 2, pad 1 (oh = ⌈h/2⌉); the VAE's is
- * stride 2, pad 0 with one extra zero row/column at the bottom/right
- * (oh = h/2). scratch: dream_pool_n_threads(pool) blocks of
- * dream_conv2d_strided_scratch_size() floats. */
-size_t dream_conv2d_strided_scratch_size (const dream_conv *conv);
-void dream_conv2d_strided (const dream_conv *conv, int stride,
-                           int pad_top, int pad_left,
-                           const float *x, int h, int w,
-                           float *y, int oh, int ow,
-                           dream_pool *pool, float *scratch);
+/* A k×k convolution on HWC maps that takes its weight in PyTorch's own
+ * layout, (out, in, k, k) = (out, in·k·k) row-major, so an F32 weight is
+ * used straight from the file's mapping and an F16/BF16 one only needs
+ * widening, never repacking. Pixels are cut into chunks; per chunk a
+ * pool thread gathers the neighbourhoods in (in, ky, kx) order (an
+ * im2col of that chunk only, in its own scratch) and multiplies them by
+ * Wᵀ with one GEMM straight into the output rows, then adds the bias.
+ * When there are fewer chunks than threads the output channels are split
+ * too. Options:
+ *   stride 1 or 2, pad = zero rows/columns added at the top and left (the
+ *   bottom/right padding is what the output size implies: the UNet's
+ *   Downsample is stride 2, pad 1, oh = ⌈h/2⌉; the VAE's is stride 2,
+ *   pad 0, oh = h/2, one zero row/column at the bottom/right);
+ *   upsample: x is read as its nearest-neighbour ×2 enlargement
+ *   (Upsample's interpolate + conv without the enlarged map).
+ * y (batch, oh, ow, out) from x (batch, h, w, in); scratch holds
+ * dream_pool_n_threads(pool) blocks of dream_conv_oihw_scratch_size(). */
+typedef struct {
+  int in_ch, out_ch, k;
+  const float *w;     /* (out_ch, in_ch, k, k) */
+  const float *b;     /* (out_ch) or NULL */
+} dream_conv_oihw;
+
+size_t dream_conv_oihw_scratch_size (const dream_conv_oihw *conv);
+void dream_conv_oihw_run (const dream_conv_oihw *conv, int stride, int pad, gboolean upsample,
+                          const float *x, int batch, int h, int w, float *y, int oh, int ow,
+                          dream_pool *pool, float *scratch);
 
 /* y (n, c) += b (c) broadcast over rows (a bias, or a ResBlock's
  * time embedding added to every pixel). */
@@ -91,12 +101,11 @@ void dream_add (float *y, const float *x, size_t n);
 
 /* ---- weights: widened per layer ------------------------------------------ */
 
-/* A torch conv weight (out, in, k, k) of any float dtype, widened to F32
- * and packed into dream_conv layout (k*k*in, out) in dst. tmp holds
- * out*in*k*k floats. (1×1 convs need no packing: their (out, in, 1, 1)
- * weight is a Linear weight, see nn.h.) FALSE + DREAM_ERROR_MODEL on a
- * non-float tensor. */
-gboolean dream_weight_pack_conv (const dream_st_tensor *t, float *dst,
-                                 float *tmp, GError **error);
+/* A floating tensor as float32, like dream_weight_f32() (nn.h): a pointer
+ * into the mapping for aligned F32, else widened into buf (t->n_elements
+ * floats) — F16 with the CPU's F16C conversion when it has one, split
+ * over the pool. NULL + DREAM_ERROR_MODEL for non-floating tensors. */
+const float *dream_weight_widen (const dream_st_tensor *t, float *buf, dream_pool *pool,
+                                 GError **error);
 
 #endif /* DREAM_UNET_OPS_H */
