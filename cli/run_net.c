@@ -25,6 +25,9 @@
 #include "commands.h"
 #include "dream.h"
 #include "models/clip.h"
+#include "io/ldm_config.h"
+#include "models/unet.h"
+#include "models/vae.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -283,6 +286,169 @@ done:
   return ok;
 }
 
+/* ---- Stable Diffusion UNet and VAE (NCHW in and out, like PyTorch) ------ */
+
+/* n images (C, H, W) <-> (H, W, C) */
+static float *
+sd_to_nhwc (const float *x, int64_t n, int c, int hw)
+{
+  float *y = g_new (float, MAX ((size_t) n * c * hw, 1));
+  for (int64_t i = 0; i < n; i++)
+    for (int ch = 0; ch < c; ch++)
+      for (int p = 0; p < hw; p++)
+        y[((size_t) i * hw + p) * c + ch] = x[((size_t) i * c + ch) * hw + p];
+  return y;
+}
+
+static float *
+sd_to_nchw (const float *x, int64_t n, int c, int hw)
+{
+  float *y = g_new (float, MAX ((size_t) n * c * hw, 1));
+  for (int64_t i = 0; i < n; i++)
+    for (int ch = 0; ch < c; ch++)
+      for (int p = 0; p < hw; p++)
+        y[((size_t) i * c + ch) * hw + p] = x[((size_t) i * hw + p) * c + ch];
+  return y;
+}
+
+typedef struct {
+  GArray *outputs;
+  const char *prefix;   /* "inter.", "enc.", "dec." */
+} sd_probe_ctx;
+
+/* --intermediates: each probed stage as prefix + name, NCHW */
+static void
+sd_probe (gpointer user, const char *name, const float *data, int batch, int h, int w, int c)
+{
+  sd_probe_ctx *p = user;
+  char *key = g_strconcat (p->prefix, name, NULL);
+  int64_t shape[4] = { batch, c, h, w };
+  add_output (p->outputs, key, h * w > 1 ? 4 : 2, h * w > 1 ? shape : (int64_t[]) { batch, c },
+              sd_to_nchw (data, batch, c, h * w));
+  g_free (key);
+}
+
+static gboolean
+run_unet (const run_net_ctx *c, GArray *outputs, GError **error)
+{
+  dream_ldm_config cfg;
+  dream_ldm_config_init (&cfg);
+  dream_unet *net = NULL;
+  dream_pool *pool = NULL;
+  dream_unet_state s = { 0 };
+  const dream_st_tensor *tx, *tt, *tc;
+  float *x = NULL, *t = NULL, *ctx = NULL, *xh = NULL, *out = NULL;
+  gboolean ok = FALSE;
+  if (!dream_ldm_config_for_model (&cfg, c->model, c->model_path, c->config_path, error)
+      || !(net = dream_unet_load (c->model, &cfg, error))
+      || !(x = input_f32 (c, "x", 4, 4, &tx, error))
+      || !(t = input_f32 (c, "timesteps", 0, 1, &tt, error))
+      || !(ctx = input_f32 (c, "context", 3, 3, &tc, error)))
+    goto done;
+  const int B = (int) tx->shape[0], C = (int) tx->shape[1], h = (int) tx->shape[2];
+  const int w = (int) tx->shape[3];
+  if (C != net->in_channels || tt->n_elements != B || tc->shape[0] != B
+      || tc->shape[2] != net->context_dim)
+    {
+      g_set_error (error, DREAM_ERROR, DREAM_ERROR_INVALID_ARGUMENT,
+                   "unet: needs x (B, %d, h, w), timesteps (B), context (B, n, %d)",
+                   net->in_channels, net->context_dim);
+      goto done;
+    }
+  pool = dream_pool_new (c->n_threads);
+  if (!dream_unet_state_init (&s, net, B, h, w, (int) tc->shape[1], dream_pool_n_threads (pool),
+                              error))
+    goto done;
+  sd_probe_ctx pc = { outputs, "inter." };
+  if (c->intermediates)
+    dream_unet_state_set_probe (&s, sd_probe, &pc);
+  xh = sd_to_nhwc (x, B, C, h * w);
+  out = g_new (float, (size_t) B * h * w * net->out_channels);
+  if (!dream_unet_forward (net, &s, xh, t, ctx, out, pool, NULL, 0.0, error))
+    goto done;
+  add_output (outputs, "out", 4, (int64_t[]) { B, net->out_channels, h, w },
+              sd_to_nchw (out, B, net->out_channels, h * w));
+  ok = TRUE;
+done:
+  dream_unet_state_clear (&s);
+  dream_pool_free (pool);
+  dream_unet_free (net);
+  dream_ldm_config_clear (&cfg);
+  g_free (x); g_free (t); g_free (ctx); g_free (xh); g_free (out);
+  return ok;
+}
+
+static gboolean
+run_vae (const run_net_ctx *c, GArray *outputs, dream_vae_direction dir, GError **error)
+{
+  dream_vae *vae = dream_vae_load (c->model, error);
+  dream_pool *pool = NULL;
+  dream_vae_state s = { 0 };
+  const dream_st_tensor *ti;
+  float *in = NULL, *inh = NULL, *a = NULL, *b = NULL;
+  gboolean ok = FALSE, enc = dir == DREAM_VAE_ENCODE;
+  if (!vae || !(in = input_f32 (c, enc ? "image" : "z", 4, 4, &ti, error)))
+    goto done;
+  const int B = (int) ti->shape[0], C = (int) ti->shape[1], H = (int) ti->shape[2];
+  const int W = (int) ti->shape[3], f = vae->factor, e = vae->embed_dim;
+  if (C != (enc ? vae->image_channels : e) || (enc && (H % f || W % f)))
+    {
+      if (enc)
+        g_set_error (error, DREAM_ERROR, DREAM_ERROR_INVALID_ARGUMENT,
+                     "vae-encoder: needs image (B, %d, H, W), sides multiples of %d",
+                     vae->image_channels, f);
+      else
+        g_set_error (error, DREAM_ERROR, DREAM_ERROR_INVALID_ARGUMENT,
+                     "vae-decoder: needs z (B, %d, h, w)", e);
+      goto done;
+    }
+  const int h = enc ? H / f : H, w = enc ? W / f : W;
+  pool = dream_pool_new (c->n_threads);
+  if (!dream_vae_state_init (&s, vae, dir, B, h, w, dream_pool_n_threads (pool), error))
+    goto done;
+  sd_probe_ctx pc = { outputs, enc ? "enc." : "dec." };
+  if (c->intermediates)
+    dream_vae_state_set_probe (&s, sd_probe, &pc);
+  inh = sd_to_nhwc (in, B, C, H * W);
+  if (enc)
+    {
+      a = g_new (float, (size_t) B * h * w * e);
+      b = g_new (float, (size_t) B * h * w * e);
+      if (!dream_vae_encode (vae, &s, inh, a, b, NULL, pool, NULL, 0.0, error))
+        goto done;
+      add_output (outputs, "mean", 4, (int64_t[]) { B, e, h, w }, sd_to_nchw (a, B, e, h * w));
+      add_output (outputs, "logvar", 4, (int64_t[]) { B, e, h, w }, sd_to_nchw (b, B, e, h * w));
+    }
+  else
+    {
+      const int ic = vae->image_channels;
+      a = g_new (float, (size_t) B * h * w * f * f * ic);
+      if (!dream_vae_decode (vae, &s, inh, a, pool, NULL, 0.0, error))
+        goto done;
+      add_output (outputs, "decoded", 4, (int64_t[]) { B, ic, h * f, w * f },
+                  sd_to_nchw (a, B, ic, h * w * f * f));
+    }
+  ok = TRUE;
+done:
+  dream_vae_state_clear (&s);
+  dream_pool_free (pool);
+  dream_vae_free (vae);
+  g_free (in); g_free (inh); g_free (a); g_free (b);
+  return ok;
+}
+
+static gboolean
+run_vae_encoder (const run_net_ctx *c, GArray *outputs, GError **error)
+{
+  return run_vae (c, outputs, DREAM_VAE_ENCODE, error);
+}
+
+static gboolean
+run_vae_decoder (const run_net_ctx *c, GArray *outputs, GError **error)
+{
+  return run_vae (c, outputs, DREAM_VAE_DECODE, error);
+}
+
 /* ---- the command ------------------------------------------------------- */
 
 typedef struct {
@@ -294,6 +460,9 @@ typedef struct {
 static const net_entry nets[] = {
   { "clip-text", run_clip_text, "tokens -> last_hidden_ln, penultimate_hidden_ln, encode_text" },
   { "clip-vision", run_clip_vision, "image -> encode_image" },
+  { "unet", run_unet, "x, timesteps, context -> out (SD UNet; --intermediates: inter.*)" },
+  { "vae-encoder", run_vae_encoder, "image -> mean, logvar (SD VAE)" },
+  { "vae-decoder", run_vae_decoder, "z -> decoded (SD VAE)" },
 };
 
 int

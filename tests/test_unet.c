@@ -316,6 +316,45 @@ test_widen (void)
   g_free (h);
 }
 
+
+/* Runs `dream run-net --net NET` on a golden case's io file; the output
+ * file opened, or NULL (test skipped) without the executable. */
+static dream_st_file *
+run_net_cli (const char *dir, const char *net, char **out_path)
+{
+  const char *exe = g_getenv ("DREAM_EXE");
+  const char *shared = g_getenv ("DREAM_SHARED_DATA");
+  if (!exe)
+    return NULL;
+  char *model = g_build_filename (shared ? shared : "../shared/data", "golden", dir, "model.safetensors", NULL);
+  char *in = g_build_filename (shared ? shared : "../shared/data", "golden", dir, "io.safetensors", NULL);
+  char *tmp = g_dir_make_tmp ("dream-run-net-XXXXXX", NULL);
+  *out_path = g_build_filename (tmp, "out.safetensors", NULL);
+  const char *argv[] = { exe, "run-net", "--model", model, "--net", net, "--in", in,
+                         "--out", *out_path, NULL };
+  int status = -1;
+  char *err = NULL;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                               NULL, &err, &status, NULL));
+  if (status != 0)
+    g_test_message ("run-net: %s", err);
+  g_assert_cmpint (status, ==, 0);
+  dream_st_file *f = dream_st_open (*out_path, NULL);
+  g_assert_nonnull (f);
+  g_free (model); g_free (in); g_free (tmp); g_free (err);
+  return f;
+}
+
+static void
+remove_out (char *path)
+{
+  char *dir = g_path_get_dirname (path);
+  g_unlink (path);
+  g_rmdir (dir);
+  g_free (dir);
+  g_free (path);
+}
+
 /* ---- golden UNets --------------------------------------------------------- */
 
 typedef struct {
@@ -913,6 +952,36 @@ test_ldm_config (void)
   g_free (found); g_free (yaml); g_free (model); g_free (dir);
 }
 
+/* The same through `dream run-net --net unet`, the command other checks use. */
+static void
+test_cli (void)
+{
+  const char *cases[] = { "unet_sd1", "unet_sd2" };
+  for (int i = 0; i < 2; i++)
+    {
+      dream_st_file *io = open_golden (cases[i], "io.safetensors");
+      char *out_path = NULL;
+      dream_st_file *res = io ? run_net_cli (cases[i], "unet", &out_path) : NULL;
+      if (!res)
+        {
+          g_test_skip ("dream executable or golden data not found");
+          dream_st_close (io);
+          return;
+        }
+      const dream_st_tensor *t;
+      float *out = read_all (res, "out", &t), *ref = read_all (io, "out_f64ref", NULL);
+      double mean, d = max_abs_diff (out, ref, t->n_elements, &mean);
+      g_test_message ("run-net unet %s: max |out - f64| = %.3g", cases[i], d);
+      g_assert_cmpint (t->n_dims, ==, 4);
+      g_assert_cmpint (t->shape[1], ==, 4);
+      g_assert_cmpfloat (d, <, OUT_TOL);
+      g_free (out); g_free (ref);
+      dream_st_close (res);
+      dream_st_close (io);
+      remove_out (out_path);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -926,5 +995,6 @@ main (int argc, char **argv)
   g_test_add_func ("/unet/layouts-and-dtypes", test_layouts_and_dtypes);
   g_test_add_func ("/unet/bad-models", test_bad_models);
   g_test_add_func ("/unet/ldm-config", test_ldm_config);
+  g_test_add_func ("/unet/cli-run-net", test_cli);
   return g_test_run ();
 }

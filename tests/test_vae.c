@@ -107,6 +107,45 @@ check_probe (gpointer user, const char *name, const float *data, int batch, int 
   g_free (key);
 }
 
+
+/* Runs `dream run-net --net NET` on a golden case's io file; the output
+ * file opened, or NULL (test skipped) without the executable. */
+static dream_st_file *
+run_net_cli (const char *dir, const char *net, char **out_path)
+{
+  const char *exe = g_getenv ("DREAM_EXE");
+  const char *shared = g_getenv ("DREAM_SHARED_DATA");
+  if (!exe)
+    return NULL;
+  char *model = g_build_filename (shared ? shared : "../shared/data", "golden", dir, "model.safetensors", NULL);
+  char *in = g_build_filename (shared ? shared : "../shared/data", "golden", dir, "io.safetensors", NULL);
+  char *tmp = g_dir_make_tmp ("dream-run-net-XXXXXX", NULL);
+  *out_path = g_build_filename (tmp, "out.safetensors", NULL);
+  const char *argv[] = { exe, "run-net", "--model", model, "--net", net, "--in", in,
+                         "--out", *out_path, NULL };
+  int status = -1;
+  char *err = NULL;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                               NULL, &err, &status, NULL));
+  if (status != 0)
+    g_test_message ("run-net: %s", err);
+  g_assert_cmpint (status, ==, 0);
+  dream_st_file *f = dream_st_open (*out_path, NULL);
+  g_assert_nonnull (f);
+  g_free (model); g_free (in); g_free (tmp); g_free (err);
+  return f;
+}
+
+static void
+remove_out (char *path)
+{
+  char *dir = g_path_get_dirname (path);
+  g_unlink (path);
+  g_rmdir (dir);
+  g_free (dir);
+  g_free (path);
+}
+
 static void
 test_golden (void)
 {
@@ -185,10 +224,47 @@ test_golden (void)
   dream_st_close (io);
 }
 
+/* The same through `dream run-net --net vae-encoder / vae-decoder`. */
+static void
+test_cli (void)
+{
+  dream_st_file *io = open_golden ("vae", "io.safetensors");
+  char *pe = NULL, *pd = NULL;
+  dream_st_file *re = io ? run_net_cli ("vae", "vae-encoder", &pe) : NULL;
+  dream_st_file *rd = re ? run_net_cli ("vae", "vae-decoder", &pd) : NULL;
+  if (!rd)
+    {
+      g_test_skip ("dream executable or golden data not found");
+      dream_st_close (io);
+      dream_st_close (re);
+      return;
+    }
+  const struct { dream_st_file *f; const char *name, *ref; double tol; } checks[] = {
+    { re, "mean", "mean", MOMENTS_TOL }, { re, "logvar", "logvar", MOMENTS_TOL },
+    { rd, "decoded", "decoded_f64ref", DECODED_TOL },
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS (checks); i++)
+    {
+      const dream_st_tensor *t;
+      float *a = read_all (checks[i].f, checks[i].name, &t), *b = read_all (io, checks[i].ref, NULL);
+      double d = max_abs_diff (a, b, t->n_elements);
+      g_test_message ("run-net %s: max |engine - %s| = %.3g", checks[i].name, checks[i].ref, d);
+      g_assert_cmpfloat (d, <, checks[i].tol);
+      g_free (a);
+      g_free (b);
+    }
+  dream_st_close (re);
+  dream_st_close (rd);
+  dream_st_close (io);
+  remove_out (pe);
+  remove_out (pd);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/vae/golden", test_golden);
+  g_test_add_func ("/vae/cli-run-net", test_cli);
   return g_test_run ();
 }
