@@ -627,6 +627,123 @@ test_hf_layout (void)
   remove_file_and_dir (path);
 }
 
+/* The golden text tower as a Stable Diffusion single file holds it: SD1
+ * (HF layout under cond_stage_model.transformer.text_model., no
+ * projection) and SD2 (OpenAI layout under cond_stage_model.model., exact
+ * GELU unless told otherwise). */
+static void
+check_last_hidden (dream_clip *clip, const dream_st_file *io)
+{
+  GError *error = NULL;
+  int n;
+  gint32 *ids = read_tokens (io, "tokens_padeot", &n);
+  float *last = g_new (float, n * 77 * 32);
+  dream_clip_text_state s;
+  g_assert_true (dream_clip_text_state_init (&s, clip->text, n, 1, &error));
+  dream_clip_text_outputs o = { .last_hidden_ln = last };
+  g_assert_true (dream_clip_text_forward (clip->text, &s, ids, n, &o, NULL, &error));
+  expect_close ("last_hidden_ln", last, io, "text_padeot.last_hidden_ln", (size_t) n * 77 * 32, TOL);
+  dream_clip_text_state_clear (&s);
+  g_free (ids);
+  g_free (last);
+}
+
+static void
+test_sd_prefixes (void)
+{
+  char *path = golden_model ();
+  dream_st_file *file;
+  dream_clip *clip = load_clip (path, &file);
+  char *dir = g_path_get_dirname (path);
+  char *sd1 = g_build_filename (dir, "sd1.safetensors", NULL);
+  char *sd2 = g_build_filename (dir, "sd2.safetensors", NULL);
+  char *hf = g_build_filename (dir, "hf.safetensors", NULL);
+  dream_st_file *io = open_io ();
+  GError *error = NULL;
+
+  /* SD1: from the HF copy, text_model.* under cond_stage_model.transformer. */
+  write_hf_model (file, hf);
+  dream_st_file *hff = dream_st_open (hf, &error);
+  dream_st_out t[128];
+  int n = 0;
+  for (int i = 0; i < dream_st_count (hff); i++)
+    {
+      const dream_st_tensor *s = dream_st_get (hff, i);
+      if (!g_str_has_prefix (s->name, "text_model."))
+        continue;
+      float *v = g_new (float, s->n_elements);
+      g_assert_true (dream_st_to_f32 (s, v, s->n_elements, NULL));
+      t[n] = (dream_st_out) { g_strconcat ("cond_stage_model.transformer.", s->name, NULL),
+                              s->n_dims, { 0 }, v };
+      memcpy (t[n].shape, s->shape, sizeof (int64_t) * s->n_dims);
+      n++;
+    }
+  const char *meta1[] = { "text_heads", "4", NULL };
+  g_assert_true (dream_st_write (sd1, t, n, meta1, NULL));
+  free_tensors (t, n);
+  dream_st_close (hff);
+  dream_st_file *f1;
+  dream_clip *c1 = load_clip (sd1, &f1);
+  g_assert_nonnull (c1->text);
+  g_assert_null (c1->vision);
+  g_assert_cmpstr (c1->text->prefix, ==, "cond_stage_model.transformer.text_model.");
+  g_assert_cmpint (c1->text->embed_dim, ==, 0);
+  g_assert_cmpint (c1->text->stack.act, ==, DREAM_NN_ACT_QUICK_GELU);
+  check_last_hidden (c1, io);
+  dream_clip_net_free (c1);
+  dream_st_close (f1);
+
+  /* SD2: OpenAI names of the text tower under cond_stage_model.model. */
+  n = 0;
+  for (int i = 0; i < dream_st_count (file); i++)
+    {
+      const dream_st_tensor *s = dream_st_get (file, i);
+      if (g_str_has_prefix (s->name, "visual."))
+        continue;
+      float *v = g_new (float, MAX (s->n_elements, 1));
+      g_assert_true (dream_st_to_f32 (s, v, s->n_elements, NULL));
+      t[n] = (dream_st_out) { g_strconcat ("cond_stage_model.model.", s->name, NULL),
+                              s->n_dims, { 0 }, v };
+      memcpy (t[n].shape, s->shape, sizeof (int64_t) * s->n_dims);
+      n++;
+    }
+  for (int pass = 0; pass < 2; pass++)
+    {
+      const char *meta2[] = { "text_heads", "4", pass ? "activation" : NULL, "quick_gelu", NULL };
+      g_assert_true (dream_st_write (sd2, t, n, meta2, NULL));
+      dream_st_file *f2;
+      dream_clip *c2 = load_clip (sd2, &f2);
+      g_assert_cmpstr (c2->text->prefix, ==, "cond_stage_model.model.");
+      g_assert_cmpint (c2->text->stack.act, ==, pass ? DREAM_NN_ACT_QUICK_GELU : DREAM_NN_ACT_GELU);
+      g_assert_cmpfloat (fabs (c2->logit_scale - 1.0 / 0.07), <, 1e-4);
+      if (pass)
+        check_last_hidden (c2, io);
+      dream_clip_net_free (c2);
+      dream_st_close (f2);
+    }
+  free_tensors (t, n);
+
+  /* heads that do not divide the width: a clear error */
+  const char *bad[] = { "text_heads", "5", NULL };
+  int n1 = copy_tensors (file, keep_name, t);
+  g_assert_true (dream_st_write (sd2, t, n1, bad, NULL));
+  free_tensors (t, n1);
+  dream_st_file *fb = dream_st_open (sd2, &error);
+  g_assert_null (dream_clip_net_load (fb, sd2, NULL, &error));
+  g_assert_error (error, DREAM_ERROR, DREAM_ERROR_MODEL);
+  g_test_message ("5 heads: %s", error->message);
+  g_assert_nonnull (strstr (error->message, "heads"));
+  g_clear_error (&error);
+  dream_st_close (fb);
+
+  dream_clip_net_free (clip);
+  dream_st_close (file);
+  dream_st_close (io);
+  g_unlink (sd1); g_unlink (sd2); g_unlink (hf);
+  g_free (sd1); g_free (sd2); g_free (hf); g_free (dir);
+  remove_file_and_dir (path);
+}
+
 /* Writes tensors as F16 (the engine widens them per layer on use). */
 static void
 write_f16 (const char *path, const dream_st_out *t, int n, const char *config)
@@ -900,6 +1017,7 @@ main (int argc, char **argv)
   g_test_add_func ("/clip/vision-golden", test_vision_golden);
   g_test_add_func ("/clip/logits-golden", test_logits_golden);
   g_test_add_func ("/clip/hf-layout", test_hf_layout);
+  g_test_add_func ("/clip/sd-prefixes", test_sd_prefixes);
   g_test_add_func ("/clip/f16-weights", test_f16_weights);
   g_test_add_func ("/clip/preprocess-pillow", test_preprocess_pillow);
   g_test_add_func ("/clip/run-net-cli", test_run_net_cli);
