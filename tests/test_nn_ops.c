@@ -186,6 +186,14 @@ test_expf (void)
   g_test_message ("dream_expf: max relative error %.3g", worst);
   g_assert_cmpfloat (worst, <, 3e-7);
   g_assert_cmpfloat (dream_expf (0.0f), ==, 1.0f);
+  float v[7] = { -INFINITY, -1000.0f, -20.0f, 0.0f, 3.5f, 100.0f, INFINITY };
+  dream_exp_array (v, 7);
+  g_assert_cmpfloat (v[0], <, 1e-37);
+  g_assert_cmpfloat (v[1], <, 1e-37);
+  g_assert_cmpfloat (fabs (v[2] / exp (-20.0) - 1.0), <, 3e-7);
+  g_assert_cmpfloat (v[3], ==, 1.0f);
+  g_assert_cmpfloat (fabs (v[4] / exp (3.5) - 1.0), <, 3e-7);
+  g_assert_true (isfinite (v[5]) && isfinite (v[6]) && v[6] > 1e38f);
   g_assert_true (isfinite (dream_expf (1000.0f)) && dream_expf (-1000.0f) >= 0.0f);
 }
 
@@ -261,9 +269,9 @@ test_attention (void)
     { 2, 17, 17, 1, 64, 0, 1, 1 },     /* CLIP vision, one head */
     { 1, 1, 1, 2, 3, 1, 0, 1 },
     { 1, 300, 77, 8, 40, 0, 0, 2 },    /* cross attention: several blocks */
-    { 1, 1024, 1024, 2, 40, 0, 0, 2 }, /* spatial self-attention: 64-row blocks */
+    { 1, 1024, 1024, 2, 40, 0, 0, 2 }, /* spatial self-attention: 256-row blocks */
     { 2, 20, 50, 3, 16, 1, 0, 3 },     /* causal with n_k > n_q */
-    { 3, 65, 4500, 1, 8, 0, 0, 2 },    /* n_k past the block target: 16 rows */
+    { 3, 65, 4500, 1, 8, 0, 0, 2 },    /* 58-row blocks, a short last one */
   };
   GRand *r = g_rand_new_with_seed (14);
   dream_gemm_init ();

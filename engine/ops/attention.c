@@ -16,7 +16,7 @@
 
 #include <math.h>
 
-enum { ATTN_TARGET = 65536, ATTN_MIN_ROWS = 16, ATTN_MAX_ROWS = 256 };
+enum { ATTN_TARGET = 262144, ATTN_MIN_ROWS = 16, ATTN_MAX_ROWS = 256 };
 
 static int
 block_rows (int n_q, int n_k)
@@ -39,6 +39,38 @@ typedef struct {
   float *scratch;
   size_t scratch_size;
 } attn_job;
+
+/* x[0..n) = exp (x − max x); returns their sum. The max with eight
+ * partial maxima (independent chains), the exponentials vectorised
+ * (dream_exp_array), the sum with eight partial sums. */
+static float
+exp_row (float *x, int n)
+{
+  float mx[8], sm[8];
+  for (int j = 0; j < 8; j++)
+    {
+      mx[j] = -INFINITY;
+      sm[j] = 0.0f;
+    }
+  int c = 0;
+  for (; c + 8 <= n; c += 8)
+    for (int j = 0; j < 8; j++)
+      mx[j] = x[c + j] > mx[j] ? x[c + j] : mx[j];
+  for (; c < n; c++)
+    mx[0] = x[c] > mx[0] ? x[c] : mx[0];
+  float max = mx[0];
+  for (int j = 1; j < 8; j++)
+    max = mx[j] > max ? mx[j] : max;
+  for (c = 0; c < n; c++)
+    x[c] -= max;
+  dream_exp_array (x, n);
+  for (c = 0; c + 8 <= n; c += 8)
+    for (int j = 0; j < 8; j++)
+      sm[j] += x[c + j];
+  for (; c < n; c++)
+    sm[0] += x[c];
+  return ((sm[0] + sm[1]) + (sm[2] + sm[3])) + ((sm[4] + sm[5]) + (sm[6] + sm[7]));
+}
 
 static void
 attn_task (void *ctx, int task, int thread)
@@ -69,16 +101,7 @@ attn_task (void *ctx, int task, int thread)
     {
       float *si = s + (size_t) i * m;
       int seen = a->causal ? CLAMP (q0 + i + offset + 1, 0, m) : m;
-      float max = -INFINITY;
-      for (int c = 0; c < seen; c++)
-        max = fmaxf (max, si[c]);
-      float sum = 0.0f;
-      for (int c = 0; c < seen; c++)
-        {
-          float e = dream_expf (si[c] - max);
-          si[c] = e;
-          sum += e;
-        }
+      float sum = exp_row (si, seen);
       for (int c = seen; c < m; c++)
         si[c] = 0.0f;
       inv_sum[i] = sum > 0.0f ? 1.0f / sum : 0.0f;

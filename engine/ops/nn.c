@@ -61,34 +61,6 @@ dream_weight_rows_f32 (const dream_st_tensor *t, int64_t row0, int64_t n_rows,
 
 /* ---- pointwise --------------------------------------------------------- */
 
-/* exp(x) = 2^k · exp(r), k = round(x / ln 2), |r| <= ln2 / 2, exp(r) by
- * its Taylor series to degree 7 (truncation < 2e-9 relative), 2^k put
- * straight into the exponent bits. Inputs are clamped to the range where
- * the result is a normal float; no branches, so loops vectorise. */
-float
-dream_expf (float x)
-{
-  const float log2e = 1.44269504088896341f;
-  const float ln2_hi = 0.693145751953125f;       /* exact in 16 bits */
-  const float ln2_lo = 1.428606765330187e-06f;   /* ln 2 − ln2_hi */
-  const float round_magic = 12582912.0f;         /* 1.5 · 2^23 */
-  x = fminf (fmaxf (x, -87.0f), 88.0f);
-  float kf = (x * log2e + round_magic) - round_magic;
-  float r = (x - kf * ln2_hi) - kf * ln2_lo;
-  float p = 1.0f / 5040.0f;
-  p = p * r + 1.0f / 720.0f;
-  p = p * r + 1.0f / 120.0f;
-  p = p * r + 1.0f / 24.0f;
-  p = p * r + 1.0f / 6.0f;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
-  gint32 bits = ((gint32) kf + 127) << 23;
-  float scale;
-  memcpy (&scale, &bits, sizeof scale);
-  return p * scale;
-}
-
 void
 dream_gelu (float *x, size_t n)
 {
@@ -97,10 +69,32 @@ dream_gelu (float *x, size_t n)
 }
 
 void
+dream_exp_array (float *x, size_t n)
+{
+  /* Separate passes: with the clamps inside the exp loop gcc would not
+   * if-convert (trapping math) and the loop would stay scalar. */
+  for (size_t i = 0; i < n; i++)
+    x[i] = x[i] < -87.0f ? -87.0f : x[i];
+  for (size_t i = 0; i < n; i++)
+    x[i] = x[i] > 88.0f ? 88.0f : x[i];
+  for (size_t i = 0; i < n; i++)
+    x[i] = dream_expf_core (x[i]);
+}
+
+void
 dream_quick_gelu (float *x, size_t n)
 {
-  for (size_t i = 0; i < n; i++)
-    x[i] = x[i] / (1.0f + dream_expf (-1.702f * x[i]));
+  float t[256];
+  for (size_t i0 = 0; i0 < n; i0 += G_N_ELEMENTS (t))
+    {
+      size_t m = MIN (n - i0, G_N_ELEMENTS (t));
+      float *xi = x + i0;
+      for (size_t i = 0; i < m; i++)
+        t[i] = -1.702f * xi[i];
+      dream_exp_array (t, m);
+      for (size_t i = 0; i < m; i++)
+        xi[i] = xi[i] / (1.0f + t[i]);
+    }
 }
 
 void

@@ -85,10 +85,43 @@ void dream_nn_activate (dream_nn_act act, float *x, size_t n);
  * all zeros. */
 void dream_softmax (float *x, int n);
 
-/* exp(x) in float32 with ~1 ulp error on the range softmax needs,
- * written so that loops of it vectorise (used by softmax and
- * quick_gelu; exported for tests). */
-float dream_expf (float x);
+/* exp(x) in float32, relative error < 2e-7 on [-87, 88]: exp(x) =
+ * 2^k · exp(r), k = round(x / ln 2), |r| <= ln2 / 2, exp(r) by its
+ * Taylor series to degree 7, 2^k put straight into the exponent bits.
+ * dream_expf_core needs x in [-87, 88] and is branch-free, so loops of it
+ * vectorise; dream_expf clamps first (one value at a time). */
+static inline float
+dream_expf_core (float x)
+{
+  const float log2e = 1.44269504088896341f;
+  const float ln2_hi = 0.693145751953125f;       /* exact in 16 bits */
+  const float ln2_lo = 1.428606765330187e-06f;   /* ln 2 − ln2_hi */
+  const float round_magic = 12582912.0f;         /* 1.5 · 2^23 */
+  float kf = (x * log2e + round_magic) - round_magic;
+  float r = (x - kf * ln2_hi) - kf * ln2_lo;
+  float p = 1.0f / 5040.0f;
+  p = p * r + 1.0f / 720.0f;
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  union { gint32 i; float f; } scale = { .i = ((gint32) kf + 127) << 23 };
+  return p * scale.f;
+}
+
+static inline float
+dream_expf (float x)
+{
+  x = x < -87.0f ? -87.0f : x;
+  x = x > 88.0f ? 88.0f : x;
+  return dream_expf_core (x);
+}
+
+/* x[i] = exp (x[i]) for n values, vectorised: a clamping pass then
+ * dream_expf_core (-inf gives exp(-87) ≈ 1.6e-38, not 0). */
+void dream_exp_array (float *x, size_t n);
 
 /* ---- attention.c ------------------------------------------------------- */
 
@@ -111,8 +144,13 @@ float dream_expf (float x);
  * calling thread's scratch with one GEMM, the softmax, and a second GEMM
  * straight into out. Nothing of size n_q × n_k is ever allocated, so
  * self-attention over 4096 tokens (a 64×64 latent) needs
- * dream_attention_scratch_size() = 16 × 4096 floats per thread. Rows per
- * block: 65536 / n_k clamped to [16, 256] (and at most n_q).
+ * dream_attention_scratch_size() = 64 × 4096 floats (1 MiB) per thread.
+ * Rows per block: 262144 / n_k clamped to [16, 256] (and at most n_q):
+ * blocks large enough that the GEMMs amortise packing k and v, small
+ * enough to stay in cache. The exponentials are vectorised
+ * (dream_exp_array); measured single-threaded on 4096 × 4096, 8 heads of
+ * 40: 16-row blocks and a scalar exp took 4.5 s, this 1.0–1.3 s (on a
+ * loaded machine).
  *
  * out must not overlap q, k or v. scratch holds dream_pool_n_threads(pool)
  * blocks (1 if pool is NULL) of dream_attention_scratch_size() floats. */
