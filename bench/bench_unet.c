@@ -9,9 +9,11 @@
  * checkpoint in the original layout (e.g. random weights from
  * `sd_torch.py make-weights`, F16 or F32). One untimed warm-up run, then
  * R timed runs; prints each and a summary line
- *   dream sd15-unet 64x64 batch=2 threads=N best=X.XXXs median=Y.YYYs peak_rss=Z MiB gflops=G
- * (peak RSS of the process; G the UNet's multiply-adds ×2 per second at
- * the best run). bench/compare_sd.sh alternates it with PyTorch.
+ *   dream sd15-unet 64x64 batch=2 threads=N best=X.XXXs median=Y.YYYs cpu_best=C.CCCs
+ *         peak_rss=Z MiB gflops=G
+ * (C the process's CPU time of its cheapest run: on a busy machine wall
+ * times vary, CPU time much less; peak RSS of the process; G the UNet's
+ * multiply-adds ×2 per second at the best run). bench/compare_sd.sh alternates it with PyTorch.
  */
 #include "io/ldm_config.h"
 #include "io/safetensors.h"
@@ -23,6 +25,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
+
+static double
+cpu_seconds (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 static int
 cmp_double (const void *a, const void *b)
@@ -170,10 +181,11 @@ main (int argc, char **argv)
     }
   g_rand_free (r);
 
-  double *times = g_new (double, runs);
+  double *times = g_new (double, runs), *cpus = g_new (double, runs);
   for (int i = -1; i < runs; i++)
     {
       gint64 t0 = g_get_monotonic_time ();
+      double c0 = cpu_seconds ();
       gboolean ok = vae_run ? dream_vae_decode (vae, &vs, x, out, pool, NULL, 0, &error)
                             : dream_unet_forward (unet, &us, x, t, ctx, out, pool, NULL, 0, &error);
       if (!ok)
@@ -181,20 +193,22 @@ main (int argc, char **argv)
           fprintf (stderr, "%s\n", error->message);
           return 1;
         }
-      double dt = (g_get_monotonic_time () - t0) / 1e6;
+      double dt = (g_get_monotonic_time () - t0) / 1e6, dc = cpu_seconds () - c0;
       if (i >= 0)
         {
           times[i] = dt;
-          printf ("run %d: %.3fs\n", i, dt);
+          cpus[i] = dc;
+          printf ("run %d: %.3fs (cpu %.3fs)\n", i, dt, dc);
           fflush (stdout);
         }
     }
   qsort (times, runs, sizeof (double), cmp_double);
+  qsort (cpus, runs, sizeof (double), cmp_double);
   double median = runs % 2 ? times[runs / 2] : 0.5 * (times[runs / 2 - 1] + times[runs / 2]);
   struct rusage ru;
   getrusage (RUSAGE_SELF, &ru);
-  printf ("dream %s threads=%d best=%.3fs median=%.3fs peak_rss=%.0f MiB", label, nt, times[0],
-          median, ru.ru_maxrss / 1024.0);
+  printf ("dream %s threads=%d best=%.3fs median=%.3fs cpu_best=%.3fs peak_rss=%.0f MiB", label,
+          nt, times[0], median, cpus[0], ru.ru_maxrss / 1024.0);
   if (flops > 0)
     printf (" gflops=%.1f", flops / times[0] / 1e9);
   printf ("\n");
@@ -206,7 +220,7 @@ main (int argc, char **argv)
   dream_pool_free (pool);
   dream_ldm_config_clear (&cfg);
   dream_st_close (f);
-  g_free (x); g_free (out); g_free (ctx); g_free (t); g_free (times);
+  g_free (x); g_free (out); g_free (ctx); g_free (t); g_free (times); g_free (cpus);
   g_free (weights); g_free (what);
   return 0;
 }

@@ -281,6 +281,110 @@ test_conv_oihw (void)
   g_rand_free (r);
 }
 
+
+static void
+test_sd_attention (void)
+{
+  GRand *r = g_rand_new_with_seed (5);
+  /* batch, n_q, n_k, heads, d */
+  const int cases[][5] = { { 2, 70, 77, 4, 8 }, { 1, 300, 300, 2, 40 }, { 2, 5000, 21, 1, 16 },
+                           { 1, 64, 1, 3, 5 } };
+  for (int nt = 1; nt <= 2; nt++)
+    {
+      dream_pool *pool = dream_pool_new (nt);
+      for (size_t c = 0; c < G_N_ELEMENTS (cases); c++)
+        {
+          const int B = cases[c][0], nq = cases[c][1], nk = cases[c][2], H = cases[c][3];
+          const int d = cases[c][4], ld = H * d;
+          float *q = g_new (float, (size_t) B * nq * ld), *k = g_new (float, (size_t) B * nk * ld);
+          float *v = g_new (float, (size_t) B * nk * ld), *o = g_new (float, (size_t) B * nq * ld);
+          float *ref = g_new (float, (size_t) B * nq * ld);
+          double *sc = g_new (double, nk);
+          fill_random (r, q, (size_t) B * nq * ld, -3, 3);
+          fill_random (r, k, (size_t) B * nk * ld, -3, 3);
+          fill_random (r, v, (size_t) B * nk * ld, -1, 1);
+          for (int b = 0; b < B; b++)
+            for (int h = 0; h < H; h++)
+              for (int i = 0; i < nq; i++)
+                {
+                  double mx = -INFINITY, sum = 0;
+                  for (int j = 0; j < nk; j++)
+                    {
+                      double dot = 0;
+                      for (int e = 0; e < d; e++)
+                        dot += (double) q[((size_t) b * nq + i) * ld + h * d + e]
+                               * k[((size_t) b * nk + j) * ld + h * d + e];
+                      sc[j] = dot / sqrt (d);
+                      mx = MAX (mx, sc[j]);
+                    }
+                  for (int j = 0; j < nk; j++)
+                    sum += sc[j] = exp (sc[j] - mx);
+                  for (int e = 0; e < d; e++)
+                    {
+                      double acc = 0;
+                      for (int j = 0; j < nk; j++)
+                        acc += sc[j] * v[((size_t) b * nk + j) * ld + h * d + e];
+                      ref[((size_t) b * nq + i) * ld + h * d + e] = (float) (acc / sum);
+                    }
+                }
+          dream_attention_args a = { .batch = B, .n_q = nq, .n_k = nk, .heads = H, .d = d,
+                                     .q = q, .ldq = ld, .k = k, .ldk = ld, .v = v, .ldv = ld,
+                                     .out = o, .ldo = ld };
+          float *scratch = g_new (float, nt * dream_sd_attention_scratch_size (nq, nk));
+          dream_sd_attention_run (&a, pool, scratch);
+          double e = norm_error (o, ref, (size_t) B * nq * ld);
+          g_test_message ("attention %d x (%d q, %d k) x %d heads of %d, %d threads: nmse %.3g",
+                          B, nq, nk, H, d, nt, e);
+          g_assert_cmpfloat (e, <, NMSE_MAX);
+          g_free (q); g_free (k); g_free (v); g_free (o); g_free (ref); g_free (sc); g_free (scratch);
+        }
+      dream_pool_free (pool);
+    }
+  g_rand_free (r);
+}
+
+
+static void
+test_linear (void)
+{
+  GRand *r = g_rand_new_with_seed (6);
+  const int cases[][3] = { { 1, 32, 128 }, { 2, 128, 1280 }, { 300, 40, 70 }, { 5000, 64, 48 },
+                           { 154, 768, 320 } };
+  for (int nt = 1; nt <= 2; nt++)
+    {
+      dream_pool *pool = dream_pool_new (nt);
+      for (size_t c = 0; c < G_N_ELEMENTS (cases); c++)
+        for (int acc = 0; acc < 2; acc++)
+          {
+            const int n = cases[c][0], in = cases[c][1], out = cases[c][2], ldx = in + 3;
+            float *x = g_new (float, (size_t) n * ldx), *w = g_new (float, (size_t) out * in);
+            float *b = g_new (float, out), *y = g_new (float, (size_t) n * out);
+            float *ref = g_new (float, (size_t) n * out);
+            fill_random (r, x, (size_t) n * ldx, -1, 1);
+            fill_random (r, w, (size_t) out * in, -1, 1);
+            fill_random (r, b, out, -1, 1);
+            fill_random (r, y, (size_t) n * out, -1, 1);
+            for (int i = 0; i < n; i++)
+              for (int o = 0; o < out; o++)
+                {
+                  double sum = b[o] + (acc ? y[(size_t) i * out + o] : 0.0);
+                  for (int k = 0; k < in; k++)
+                    sum += (double) x[(size_t) i * ldx + k] * w[(size_t) o * in + k];
+                  ref[(size_t) i * out + o] = (float) sum;
+                }
+            dream_linear_w l = { in, out, w, b };
+            dream_sd_linear_run (&l, x, n, ldx, y, out, acc, pool);
+            double e = norm_error (y, ref, (size_t) n * out);
+            g_test_message ("linear %d rows %d->%d accumulate %d, %d threads: nmse %.3g", n, in,
+                            out, acc, nt, e);
+            g_assert_cmpfloat (e, <, NMSE_MAX);
+            g_free (x); g_free (w); g_free (b); g_free (y); g_free (ref);
+          }
+      dream_pool_free (pool);
+    }
+  g_rand_free (r);
+}
+
 static void
 test_widen (void)
 {
@@ -989,6 +1093,8 @@ main (int argc, char **argv)
   g_test_add_func ("/unet/group-norm", test_group_norm);
   g_test_add_func ("/unet/geglu", test_geglu);
   g_test_add_func ("/unet/conv-oihw", test_conv_oihw);
+  g_test_add_func ("/unet/sd-attention", test_sd_attention);
+  g_test_add_func ("/unet/linear", test_linear);
   g_test_add_func ("/unet/widen", test_widen);
   g_test_add_func ("/unet/golden-sd1", test_golden_sd1);
   g_test_add_func ("/unet/golden-sd2", test_golden_sd2);

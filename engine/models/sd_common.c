@@ -192,7 +192,7 @@ dream_sd_linear (dream_sd_run *r, const dream_wb *wb, const float *x, int rows, 
   if (!w || (wb->b && !b))
     return FALSE;
   dream_linear_w l = { (int) wb->w->shape[1], (int) wb->w->shape[0], w, b };
-  dream_linear (&l, x, rows, ldx, y, l.out, DREAM_NN_ACT_NONE, accumulate, r->pool);
+  dream_sd_linear_run (&l, x, rows, ldx, y, l.out, accumulate, r->pool);
   return TRUE;
 }
 
@@ -258,7 +258,7 @@ gboolean
 dream_sd_attention (dream_sd_run *r, const float *q, const float *k, const float *v,
                     int n_q, int n_k, int heads, int d, int ld, float *out)
 {
-  dream_sd_note_scratch (r, dream_attention_scratch_size (n_q, n_k));
+  dream_sd_note_scratch (r, dream_sd_attention_scratch_size (n_q, n_k));
   if (r->work->measuring)
     return TRUE;
   dream_attention_args a = {
@@ -266,7 +266,7 @@ dream_sd_attention (dream_sd_run *r, const float *q, const float *k, const float
     .causal = FALSE, .scale = (float) (1.0 / sqrt ((double) d)),
     .q = q, .ldq = ld, .k = k, .ldk = ld, .v = v, .ldv = ld, .out = out, .ldo = ld,
   };
-  dream_attention (&a, r->pool, r->work->scratch);
+  dream_sd_attention_run (&a, r->pool, r->work->scratch);
   return TRUE;
 }
 

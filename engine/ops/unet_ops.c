@@ -103,12 +103,23 @@ dream_timestep_embedding (float t, int dim, float *out)
 
 /* ---- convolution on PyTorch-layout weights ------------------------------- */
 
-enum { CONV_CHUNK = 256 };
+/* Output pixels per GEMM: OpenBLAS repacks the whole weight for every
+ * call, so calls should have many rows (the repacking costs about 32/rows
+ * of the multiply-adds on AVX-512); the gathered rows should stay within
+ * a few MiB per thread. */
+enum { CONV_MIN_ROWS = 256, CONV_MAX_ROWS = 2048, CONV_TARGET_FLOATS = 1 << 21 };
+
+static int
+conv_rows (const dream_conv_oihw *conv)
+{
+  int K = conv->k * conv->k * conv->in_ch;
+  return CLAMP (CONV_TARGET_FLOATS / MAX (K, 1), CONV_MIN_ROWS, CONV_MAX_ROWS);
+}
 
 size_t
 dream_conv_oihw_scratch_size (const dream_conv_oihw *conv)
 {
-  return (size_t) CONV_CHUNK * conv->k * conv->k * conv->in_ch;
+  return (size_t) conv_rows (conv) * conv->k * conv->k * conv->in_ch;
 }
 
 typedef struct {
@@ -119,6 +130,7 @@ typedef struct {
   int h, w;               /* x's own size */
   float *y;
   int oh, ow;
+  int rows;               /* output pixels per chunk */
   int chunks_per_image, n_chunks, col_blocks, cols_per_block;
   float *scratch;
   size_t scratch_size;
@@ -165,8 +177,8 @@ conv_task (void *ctx, int task, int thread)
   const conv_job *j = ctx;
   const dream_conv_oihw *cv = j->conv;
   const int chunk = task / j->col_blocks, cb = task % j->col_blocks;
-  const int b = chunk / j->chunks_per_image, p0 = (chunk % j->chunks_per_image) * CONV_CHUNK;
-  const int n = MIN (CONV_CHUNK, j->oh * j->ow - p0);
+  const int b = chunk / j->chunks_per_image, p0 = (chunk % j->chunks_per_image) * j->rows;
+  const int n = MIN (j->rows, j->oh * j->ow - p0);
   const int o0 = cb * j->cols_per_block, no = MIN (j->cols_per_block, cv->out_ch - o0);
   const int K = cv->in_ch * cv->k * cv->k;
   if (no <= 0)
@@ -192,7 +204,8 @@ dream_conv_oihw_run (const dream_conv_oihw *conv, int stride, int pad, gboolean 
     .y = y, .oh = oh, .ow = ow, .scratch = scratch,
     .scratch_size = dream_conv_oihw_scratch_size (conv),
   };
-  j.chunks_per_image = (oh * ow + CONV_CHUNK - 1) / CONV_CHUNK;
+  j.rows = conv_rows (conv);
+  j.chunks_per_image = (oh * ow + j.rows - 1) / j.rows;
   j.n_chunks = batch * j.chunks_per_image;
   /* split the output channels when the chunks cannot feed the threads
      (blocks of at least 64 channels) */
@@ -202,6 +215,65 @@ dream_conv_oihw_run (const dream_conv_oihw *conv, int stride, int pad, gboolean 
     j.col_blocks = CLAMP ((want + j.n_chunks - 1) / j.n_chunks, 1, MAX (conv->out_ch / 64, 1));
   j.cols_per_block = (conv->out_ch + j.col_blocks - 1) / j.col_blocks;
   dream_pool_run (pool, j.n_chunks * j.col_blocks, conv_task, &j);
+}
+
+/* ---- linear with tall GEMMs ---------------------------------------------- */
+
+/* Rows per GEMM: OpenBLAS repacks W on every call, about 32/rows of the
+ * multiply-adds on AVX-512, so calls take at least LIN_MIN_ROWS rows and
+ * the work is split into only a few tasks per thread. */
+enum { LIN_MIN_ROWS = 256, LIN_MAX_ROWS = 4096, LIN_TASKS_PER_THREAD = 2 };
+
+typedef struct {
+  const dream_linear_w *l;
+  const float *x;
+  int n, ldx;
+  float *y;
+  int ldy;
+  gboolean accumulate;
+  int rows, n_row_blocks, cols;
+} lin_job;
+
+static void
+lin_task (void *ctx, int task, int thread)
+{
+  (void) thread;
+  const lin_job *j = ctx;
+  const dream_linear_w *l = j->l;
+  const int rb = task % j->n_row_blocks, cb = task / j->n_row_blocks;
+  const int r0 = rb * j->rows, nr = MIN (j->rows, j->n - r0);
+  const int c0 = cb * j->cols, nc = MIN (j->cols, l->out - c0);
+  if (nr <= 0 || nc <= 0)
+    return;
+  float *y = j->y + (size_t) r0 * j->ldy + c0;
+  dream_gemm_bt (nr, nc, l->in, 1.0f, j->x + (size_t) r0 * j->ldx, j->ldx,
+                 l->w + (size_t) c0 * l->in, l->in, j->accumulate ? 1.0f : 0.0f, y, j->ldy);
+  if (l->b)
+    for (int i = 0; i < nr; i++)
+      for (int c = 0; c < nc; c++)
+        y[(size_t) i * j->ldy + c] += l->b[c0 + c];
+}
+
+void
+dream_sd_linear_run (const dream_linear_w *l, const float *x, int n, int ldx, float *y, int ldy,
+                     gboolean accumulate, dream_pool *pool)
+{
+  if (n <= 0 || l->out <= 0)
+    return;
+  const int threads = dream_pool_n_threads (pool), want = LIN_TASKS_PER_THREAD * threads;
+  lin_job j = { .l = l, .x = x, .n = n, .ldx = ldx, .y = y, .ldy = ldy, .accumulate = accumulate };
+  int n_rb = MAX ((n + LIN_MAX_ROWS - 1) / LIN_MAX_ROWS, MIN (want, n / LIN_MIN_ROWS));
+  n_rb = MAX (n_rb, 1);
+  j.rows = (n + n_rb - 1) / n_rb;
+  j.n_row_blocks = (n + j.rows - 1) / j.rows;
+  /* few rows: split the output columns instead (blocks of >= 64) */
+  int n_cb = 1;
+  if (j.n_row_blocks < want)
+    n_cb = CLAMP (want / j.n_row_blocks, 1, MAX (l->out / 64, 1));
+  j.cols = (l->out + n_cb - 1) / n_cb;
+  j.cols = MIN (l->out, (j.cols + 15) & ~15);
+  n_cb = (l->out + j.cols - 1) / j.cols;
+  dream_pool_run (pool, j.n_row_blocks * n_cb, lin_task, &j);
 }
 
 /* ---- weights ------------------------------------------------------------- */

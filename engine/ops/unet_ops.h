@@ -10,6 +10,7 @@
 
 #include "core/core.h"
 #include "io/safetensors.h"
+#include "ops/nn.h"
 #include "ops/ops.h"
 
 /* A weight and its bias as stored in the file: pointers into the mapping,
@@ -91,6 +92,23 @@ size_t dream_conv_oihw_scratch_size (const dream_conv_oihw *conv);
 void dream_conv_oihw_run (const dream_conv_oihw *conv, int stride, int pad, gboolean upsample,
                           const float *x, int batch, int h, int w, float *y, int oh, int ow,
                           dream_pool *pool, float *scratch);
+
+/* y (n, out) = x (n, in) · Wᵀ + b, or y += x · Wᵀ + b with accumulate;
+ * W (out, in) row-major as PyTorch stores it (dream_linear_w, nn.h).
+ * Like dream_linear() but cut into a few tall GEMMs (256..4096 rows,
+ * about two per thread; output columns split when rows are few), since
+ * OpenBLAS repacks W on every call. x and y must not overlap. */
+void dream_sd_linear_run (const dream_linear_w *l, const float *x, int n, int ldx, float *y,
+                          int ldy, gboolean accumulate, dream_pool *pool);
+
+/* ---- sd_attention.c --------------------------------------------------------- */
+
+/* Multi-head attention as dream_attention() (nn.h, without the causal
+ * mask), for long sequences: query blocks of up to 256 rows so each GEMM
+ * amortises the repacking of k and v, and a vectorised softmax. scratch:
+ * dream_pool_n_threads(pool) blocks of dream_sd_attention_scratch_size(). */
+size_t dream_sd_attention_scratch_size (int n_q, int n_k);
+void dream_sd_attention_run (const dream_attention_args *a, dream_pool *pool, float *scratch);
 
 /* y (n, c) += b (c) broadcast over rows (a bias, or a ResBlock's
  * time embedding added to every pixel). */
