@@ -328,26 +328,28 @@ probe (vae_run *r, const char *name, int id, int h, int w, int c)
   r->s->probe (r->s->probe_user, name, buf (r, id), r->sd.batch, h, w, c);
 }
 
-/* ResnetBlock: y = shortcut(x) + conv₂ SiLU GN(conv₁ SiLU GN(x)) */
+/* ResnetBlock: y = shortcut(x) + conv₂ SiLU GN(conv₁ SiLU GN(x)), in three
+ * maps: x, y (which first holds SiLU GN(x)) and a spare t for conv₁ —
+ * at 512² the decoder's maps are 256 MiB each, so no fourth one. */
 static gboolean
-res_forward (vae_run *r, const dream_vae_res *R, const float *x, int h, int w, float *y)
+res_forward (vae_run *r, const dream_vae_res *R, const float *x, int h, int w, float *y,
+             float *t)
 {
   const size_t n = (size_t) h * w, B = r->sd.batch;
   const int in = R->in_ch, out = R->out_ch;
   size_t mark = dream_arena_mark (&r->s->work.arena);
-  float *t1 = take (r, B * n * MAX (in, out));  /* (B, n, in) SiLU GN(x); 3×3 shortcut out */
-  float *t2 = take (r, B * n * out);            /* (B, n, out) */
-  gboolean ok = dream_sd_group_norm (&r->sd, &R->norm1, x, (int) n, in, EPS_GN, TRUE, t1)
-    && dream_sd_conv (&r->sd, &R->conv1, t1, h, w, t2, 1, 1, FALSE)
-    && dream_sd_group_norm (&r->sd, &R->norm2, t2, (int) n, out, EPS_GN, TRUE, t2)
-    && dream_sd_conv (&r->sd, &R->conv2, t2, h, w, y, 1, 1, FALSE);
+  float *sc = R->conv_shortcut ? take (r, B * n * out) : NULL;  /* (B, n, out) 3×3 shortcut */
+  gboolean ok = dream_sd_group_norm (&r->sd, &R->norm1, x, (int) n, in, EPS_GN, TRUE, y)
+    && dream_sd_conv (&r->sd, &R->conv1, y, h, w, t, 1, 1, FALSE)
+    && dream_sd_group_norm (&r->sd, &R->norm2, t, (int) n, out, EPS_GN, TRUE, t)
+    && dream_sd_conv (&r->sd, &R->conv2, t, h, w, y, 1, 1, FALSE);
   if (ok && R->shortcut.w && !R->conv_shortcut)
     ok = dream_sd_linear (&r->sd, &R->shortcut, x, (int) (B * n), in, y, TRUE);
   else if (ok && R->shortcut.w)
     {
-      ok = dream_sd_conv (&r->sd, &R->shortcut, x, h, w, t1, 1, 1, FALSE);
+      ok = dream_sd_conv (&r->sd, &R->shortcut, x, h, w, sc, 1, 1, FALSE);
       if (ok && !MEASURING (r))
-        dream_add (y, t1, B * n * out);
+        dream_add (y, sc, B * n * out);
     }
   else if (ok && !MEASURING (r))
     dream_add (y, x, B * n * out);
@@ -390,8 +392,11 @@ next_map (vae_run *r, int cur, size_t floats)
 static gboolean
 res_step (vae_run *r, const dream_vae_res *R, int *cur, int h, int w)
 {
-  int to = next_map (r, *cur, (size_t) r->sd.batch * h * w * R->out_ch);
-  if (!res_forward (r, R, buf (r, *cur), h, w, buf (r, to)))
+  const size_t n = (size_t) r->sd.batch * h * w;
+  int to = next_map (r, *cur, n * MAX (R->in_ch, R->out_ch));
+  int spare = dream_sd_free_map (*cur, to);
+  dream_sd_note_map (&r->sd, spare, n * R->out_ch);
+  if (!res_forward (r, R, buf (r, *cur), h, w, buf (r, to), buf (r, spare)))
     return FALSE;
   *cur = to;
   return TRUE;

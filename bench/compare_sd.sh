@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# compare_sd.sh — the engine against PyTorch 1.13 on the SD 1.5 UNet and VAE
+# decoder, alternating.
+#
+#   bench/compare_sd.sh CKPT [ROUNDS] [THREADS...]   (defaults: 3 rounds, threads 2 and 1)
+#
+# CKPT: an SD 1.5-size checkpoint in the original layout, e.g. random
+# weights from `/usr/bin/python3 bench/sd_torch.py make-weights CKPT`
+# (1.9 GB F16). Work: unet = one classifier-free-guidance evaluation
+# (batch 2, 64x64 latent, 77x768 context); vae = decoder 64x64 -> 512x512.
+# Each round runs one engine process, then one PyTorch process (each with
+# one untimed warm-up). The machine is shared: wall times swing with the
+# other load, so CPU times (process user+sys of the cheapest run) are
+# printed too. Prints best and median of each, the ratio torch/dream
+# (above 1 = the engine is faster) and each one's peak resident memory.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ckpt=${1:?usage: bench/compare_sd.sh CKPT [ROUNDS] [THREADS...]}; shift
+rounds=${1:-3}; shift || true
+threads=("$@"); [ ${#threads[@]} -eq 0 ] && threads=(2 1)
+[ -x build/bench/bench-unet ] || { meson setup build -Dgimp=none >/dev/null; }
+ninja -C build bench/bench-unet >/dev/null
+
+field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
+stats() {  # "best median" of the numbers on stdin
+  sort -g | awk '{v[NR]=$1} END {m = NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2; printf "%.3f %.3f\n", v[1], m}'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+for what in unet vae; do
+  for t in "${threads[@]}"; do
+    : > "$tmp/d"; : > "$tmp/t"; : > "$tmp/dc"; : > "$tmp/tc"
+    for r in $(seq "$rounds"); do
+      d=$(build/bench/bench-unet --weights "$ckpt" --what "$what" --threads "$t" --runs 1 2>/dev/null | tail -1)
+      p=$(/usr/bin/python3 bench/sd_torch.py bench --weights "$ckpt" --what "$what" --threads "$t" --runs 1 | tail -1)
+      echo "$d" | field best >> "$tmp/d"; echo "$p" | field best >> "$tmp/t"
+      echo "$d" | field cpu_best >> "$tmp/dc"; echo "$p" | field cpu_best >> "$tmp/tc"
+      dm=$(echo "$d" | field peak_rss); tm=$(echo "$p" | field peak_rss)
+      echo "  $what threads=$t round $r: dream $(echo "$d" | field best)s (cpu $(echo "$d" | field cpu_best)s)  torch $(echo "$p" | field best)s (cpu $(echo "$p" | field cpu_best)s)"
+    done
+    read -r db dmed < <(stats < "$tmp/d"); read -r tb tmed < <(stats < "$tmp/t")
+    read -r dc _ < <(stats < "$tmp/dc"); read -r tc _ < <(stats < "$tmp/tc")
+    echo "sd15-$what threads=$t rounds=$rounds: dream best=${db}s median=${dmed}s cpu=${dc}s peak=${dm} MiB | torch best=${tb}s median=${tmed}s cpu=${tc}s peak=${tm} MiB | torch/dream best=$(ratio "$tb" "$db") median=$(ratio "$tmed" "$dmed") cpu=$(ratio "$tc" "$dc")"
+  done
+done
