@@ -294,8 +294,8 @@ main (int argc, char **argv)
   struct rusage ru;
   getrusage (RUSAGE_SELF, &ru);
   printf ("dream clip-b32%s threads=%d image best=%.4fs median=%.4fs text100 best=%.4fs "
-          "median=%.4fs peak_rss=%ld MiB\n", full ? "-full" : "", threads, ib, median (ti, runs),
-          tb, median (tt, runs), ru.ru_maxrss / 1024);
+          "median=%.4fs peak_rss=%ld MiB blas=%s\n", full ? "-full" : "", threads, ib,
+          median (ti, runs), tb, median (tt, runs), ru.ru_maxrss / 1024, dream_gemm_backend ());
   dream_clip_text_state_clear (&ts);
   dream_pool_free (pool);
   g_free (tok); g_free (hidden); g_free (ti); g_free (tt); g_free (px);

@@ -9,6 +9,13 @@
 # on the same weights and tokens. Prints best and median per engine and the
 # ratios torch/dream (above 1 = the engine is faster). The random ViT-B/32
 # weights (605 MB) are written once to $TMPDIR by bench-clip.
+#
+# PyTorch (Debian's, BLAS_INFO=generic) does its Linear layers in the
+# system OpenBLAS, which on CPUs newer than 0.3.21 falls back to its SSE3
+# kernels and starts its own threads. So PyTorch runs here with the kernel
+# family the engine chose (OPENBLAS_CORETYPE) and OPENBLAS_NUM_THREADS =
+# the thread count: the same sgemm for both. Set TORCH_AS_INSTALLED=1 to
+# time PyTorch without that help instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}; shift || true
@@ -19,7 +26,12 @@ model=$tmp/dream-bench-clip-b32.safetensors
 tokens=$tmp/dream-bench-clip-tokens.safetensors
 [ -f build/build.ninja ] || meson setup build -Dgimp=none >/dev/null
 ninja -C build bench/bench-clip >/dev/null
-build/bench/bench-clip --runs 1 --threads 1 --model "$model" --write-tokens "$tokens" >/dev/null
+kernel=$(build/bench/bench-clip --runs 1 --threads 1 --model "$model" --write-tokens "$tokens" | sed -n 's/.* blas=\([A-Za-z0-9]*\).*/\1/p')
+torch_env() {
+  if [ -n "${TORCH_AS_INSTALLED:-}" ]; then env "$@"; else OPENBLAS_CORETYPE=$kernel OPENBLAS_NUM_THREADS=$t env "$@"; fi
+}
+if [ -n "${TORCH_AS_INSTALLED:-}" ]; then how="as installed"; else how="OPENBLAS_CORETYPE=$kernel"; fi
+echo "engine sgemm kernel: $kernel; PyTorch: $how"
 
 field() { sed -n "s/.* $1 best=\([0-9.]*\)s.*/\1/p"; }
 stats() { sort -g | awk '{v[NR]=$1} END {m = NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2; printf "%.4f %.4f\n", v[1], m}'; }
@@ -28,7 +40,7 @@ for t in "${threads[@]}"; do
   for r in $(seq "$rounds"); do
     d=$(build/bench/bench-clip --threads "$t" --runs 1 --model "$model" | tail -1)
     f=$(build/bench/bench-clip --threads "$t" --runs 1 --model "$model" --full-context | tail -1)
-    p=$(/usr/bin/python3 bench/clip_torch_bench.py --threads "$t" --runs 1 --model "$model" --tokens "$tokens" | tail -1)
+    p=$(torch_env /usr/bin/python3 bench/clip_torch_bench.py --threads "$t" --runs 1 --model "$model" --tokens "$tokens" | tail -1)
     echo "$d" | field image >> "$tmp/clip-bench-di.$$"; echo "$d" | field text100 >> "$tmp/clip-bench-dt.$$"
     echo "$f" | field image >> "$tmp/clip-bench-fi.$$"; echo "$f" | field text100 >> "$tmp/clip-bench-ft.$$"
     echo "$p" | field image >> "$tmp/clip-bench-ti.$$"; echo "$p" | field text100 >> "$tmp/clip-bench-tt.$$"
