@@ -454,7 +454,9 @@ dream_upscale (const dream_model *model, const dream_image *in,
         float *v = out->data + p * oc + c;
         *v = CLAMP (*v, 0.0f, 1.0f);
       }
-  ok = TRUE;
+  /* the steps' fractions need not add up to exactly 1: say it once */
+  progress.done = progress.total;
+  ok = dream_progress_step (&progress, 0.0, error);
 
 done:
   if (state)
