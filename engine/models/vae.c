@@ -652,3 +652,78 @@ dream_vae_decode (const dream_vae *vae, dream_vae_state *s, const float *z, floa
                 .vae = vae, .s = s, .in = z, .out = image };
   return decode_all (&r, progress, work);
 }
+
+gboolean
+dream_vae_decode_tiled (const dream_vae *vae, const float *z, int batch, int h, int w, int tile,
+                        int feather, int context, float *image, dream_pool *pool,
+                        dream_progress *progress, double work, GError **error)
+{
+  g_return_val_if_fail (vae && z && image && pool, FALSE);
+  if (tile < 1 || feather < 0 || context < 0 || batch < 1 || h < 1 || w < 1)
+    {
+      g_set_error (error, DREAM_ERROR, DREAM_ERROR_INVALID_ARGUMENT,
+                   "VAE tiles: tile %d, feather %d, context %d", tile, feather, context);
+      return FALSE;
+    }
+  const int f = vae->factor, e = vae->embed_dim, C = vae->image_channels;
+  const int H = h * f, W = w * f;
+  dream_tile_spec spec = { .tile = tile, .overlap = feather + context, .align = 1 };
+  int n_tiles;
+  dream_tile *tiles = dream_tile_plan (w, h, &spec, &n_tiles);
+  feather = dream_tile_max_feather (tiles, n_tiles, feather);
+  int mw, mh;
+  dream_tile_max_in (tiles, n_tiles, &mw, &mh);
+  float *zt = dream_alloc ((size_t) batch * mw * mh, e * sizeof (float), "VAE tile", error);
+  float *it = zt ? dream_alloc ((size_t) batch * mw * mh * f * f, C * sizeof (float), "VAE tile",
+                                error) : NULL;
+  dream_vae_state s = { 0 };
+  gboolean ok = it != NULL;
+  if (ok)
+    memset (image, 0, sizeof (float) * batch * H * W * C);
+  for (int t = 0; ok && t < n_tiles; t++)
+    {
+      const dream_rect in = tiles[t].in, core = tiles[t].out;
+      if (!s.work.arena.base || s.h != in.h || s.w != in.w)
+        {
+          dream_vae_state_clear (&s);
+          if (!(ok = dream_vae_state_init (&s, vae, DREAM_VAE_DECODE, batch, in.h, in.w,
+                                           dream_pool_n_threads (pool), error)))
+            break;
+        }
+      for (int b = 0; b < batch; b++)
+        for (int y = 0; y < in.h; y++)
+          memcpy (zt + (((size_t) b * in.h + y) * in.w) * e,
+                  z + (((size_t) b * h + in.y + y) * w + in.x) * e, sizeof (float) * in.w * e);
+      if (!(ok = dream_vae_decode (vae, &s, zt, it, pool, NULL, 0.0, error)))
+        break;
+      /* add the tile's weighted pixels (image coordinates) */
+      int y0, y1, x0, x1;
+      dream_tile_blend_span (core.y * f, (core.y + core.h) * f, H, feather * f, &y0, &y1);
+      dream_tile_blend_span (core.x * f, (core.x + core.w) * f, W, feather * f, &x0, &x1);
+      y0 = MAX (y0, in.y * f), y1 = MIN (y1, (in.y + in.h) * f);
+      x0 = MAX (x0, in.x * f), x1 = MIN (x1, (in.x + in.w) * f);
+      const int tw = in.w * f, th = in.h * f;
+      for (int b = 0; b < batch; b++)
+        for (int y = y0; y < y1; y++)
+          {
+            float wy = dream_tile_blend_weight (core.y * f, (core.y + core.h) * f, H, feather * f, y);
+            for (int x = x0; x < x1; x++)
+              {
+                float wgt = wy * dream_tile_blend_weight (core.x * f, (core.x + core.w) * f, W,
+                                                          feather * f, x);
+                const float *src = it + (((size_t) b * th + (y - in.y * f)) * tw
+                                         + (x - in.x * f)) * C;
+                float *dst = image + (((size_t) b * H + y) * W + x) * C;
+                for (int c = 0; c < C; c++)
+                  dst[c] += wgt * src[c];
+              }
+          }
+      if (progress && !(ok = dream_progress_step (progress, work / n_tiles, error)))
+        break;
+    }
+  dream_vae_state_clear (&s);
+  g_free (zt);
+  g_free (it);
+  g_free (tiles);
+  return ok;
+}

@@ -31,6 +31,7 @@
 #include "core/core.h"
 #include "io/safetensors.h"
 #include "models/sd_common.h"
+#include "tile/tile.h"
 
 typedef struct {
   int in_ch, out_ch;
@@ -122,6 +123,22 @@ gboolean dream_vae_encode (const dream_vae *vae, dream_vae_state *s,
 gboolean dream_vae_decode (const dream_vae *vae, dream_vae_state *s,
                            const float *z, float *image, dream_pool *pool,
                            dream_progress *progress, double work, GError **error);
+
+/* The decoder in tiles, for images whose full decode would not fit in
+ * memory: the latent (B, h, w, embed) is cut into tiles of at most
+ * `tile` latent pixels a side, each read with `feather + context` more
+ * latent pixels around its core (clamped to the latent) and decoded on its
+ * own; neighbours cross-fade linearly over 2·feather latent pixels
+ * (×factor in the image) around the boundary of their cores (tile.h).
+ * Memory is bounded by the tile. GroupNorm statistics are each tile's own
+ * (as in other SD front ends' tiled decoders), so the result is close to,
+ * not equal to, the full decode — unless one tile covers the latent,
+ * when it is exactly dream_vae_decode(). Reports `work` progress over the
+ * tiles. */
+gboolean dream_vae_decode_tiled (const dream_vae *vae, const float *z, int batch, int h, int w,
+                                 int tile, int feather, int context, float *image,
+                                 dream_pool *pool, dream_progress *progress, double work,
+                                 GError **error);
 
 /* Optional probe after named stages, as in the reference's hooks:
  * "encoder.conv_in", "encoder.mid.attn_1", "encoder", "quant_conv",
