@@ -310,7 +310,7 @@ test_conv2d_ex (void)
       fill_random (r, res, px * t->co, -1, 1);
       fill_random (r, y, px * t->ys, -1, 1);
       memcpy (ref, y, sizeof (float) * px * t->ys);   /* other channels kept */
-      dream_conv_pack_oihw (oihw, t->co, t->ci, t->k, packed);
+      dream_conv_ex_pack_oihw (oihw, t->co, t->ci, t->k, packed);
       dream_conv cv = { t->ci, t->co, t->k, packed, b };
       dream_conv_post post = { .act = t->act, .slope = 0.2f, .slopes = slopes,
                                .residual = t->res ? res : NULL, .res_stride = t->co,
@@ -399,7 +399,7 @@ test_fold_upsample (void)
       dream_add_nearest_up (up, x, h, w, ci, r);
       conv_naive (up, ci, h * r, w * r, ci, wt, b, co, 3, NULL, ref, co);
       dream_sr_fold_upsample (wt, b, co, ci, r, fw, fb);
-      dream_conv_pack_oihw (fw, co * r * r, ci, 3, pk);
+      dream_conv_ex_pack_oihw (fw, co * r * r, ci, 3, pk);
       dream_conv cv = { ci, co * r * r, 3, pk, fb };
       float *scratch = g_new (float, dream_conv2d_ex_scratch_size (&cv) * 2);
       dream_conv2d_ex (&cv, NULL, x, ci, h, w, low, co * r * r, pool, scratch);

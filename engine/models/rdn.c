@@ -58,6 +58,22 @@ load_tf_conv (const dream_st_file *file, const char *name, int k, int in,
   if (!bt || !dream_st_to_f32 (kt, dst, kt->n_elements, error)
       || !dream_st_to_f32 (bt, dst + kt->n_elements, out, error))
     return 0;
+  /* (ky, kx, ic, o) -> dream_conv2d_ex's (ky, ic, kx, o), in place per ky */
+  if (k > 1)
+    {
+      size_t row = (size_t) k * in * out;
+      float *tmp = g_new (float, row);
+      for (int ky = 0; ky < k; ky++)
+        {
+          float *base = dst + ky * row;
+          memcpy (tmp, base, sizeof (float) * row);
+          for (int kx = 0; kx < k; kx++)
+            for (int i = 0; i < in; i++)
+              memcpy (base + ((size_t) i * k + kx) * out,
+                      tmp + ((size_t) kx * in + i) * out, sizeof (float) * out);
+        }
+      g_free (tmp);
+    }
   *cv = (dream_conv) { in, out, k, dst, dst + kt->n_elements };
   return (size_t) kt->n_elements + out;
 }
@@ -161,10 +177,11 @@ dream_rdn_load (const dream_st_file *file, GError **error)
   LOAD ("UPN3", 3, 32, s2, &net->upn3);
 #undef LOAD
 
-  /* SR: (3, 3, s2, 3) HWIO, /255 -> OIHW -> folded (s2, s2, 3, 3) -> packed */
+  /* SR: loaded as (ky, ic, kx, o), /255 -> OIHW -> folded (s2, s2, 3, 3)
+   * -> packed */
   {
     dream_conv sr_raw;
-    float *hwio = tmp, *bias = tmp + sr_n;        /* as in the file */
+    float *hwio = tmp, *bias = tmp + sr_n;
     float *oihw = bias + 3, *fold = oihw + sr_n, *fold_b = fold + fold_n;
     if (!load_tf_conv (file, "SR", 3, s2, 3, hwio, &sr_raw, error))
       goto fail;
@@ -173,11 +190,11 @@ dream_rdn_load (const dream_st_file *file, GError **error)
         for (int i = 0; i < s2; i++)
           for (int o = 0; o < 3; o++)
             oihw[(((size_t) o * s2 + i) * 3 + ky) * 3 + kx] =
-              hwio[(((size_t) ky * 3 + kx) * s2 + i) * 3 + o] / 255.0f;
+              hwio[(((size_t) ky * s2 + i) * 3 + kx) * 3 + o] / 255.0f;
     for (int o = 0; o < 3; o++)
       bias[o] /= 255.0f;
     dream_sr_fold_upsample (oihw, bias, 3, s2, scale, fold, fold_b);
-    dream_conv_pack_oihw (fold, s2, s2, 3, p);
+    dream_conv_ex_pack_oihw (fold, s2, s2, 3, p);
     memcpy (p + fold_n, fold_b, sizeof (float) * s2);
     net->sr = (dream_conv) { s2, s2, 3, p, p + fold_n };
     p += fold_n + s2;

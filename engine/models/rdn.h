@@ -9,7 +9,7 @@
  *   nearest ×s upsampling; SR conv 3×3 → 3.
  *
  * File layout (tools/convert_esrgan_slim.py, the Keras names): NAME/kernel
- * (k, k, in, out) — already the packed GEMM layout — and NAME/bias;
+ * (k, k, in, out), repacked at load, and NAME/bias;
  * metadata architecture=rdn. The original works on 0..255: the ×255 of
  * the input is folded into F_m1 and the /255 of the output into SR at
  * load, and SR after the upsampling is folded into a 3×3 conv 3s²→3s² at

@@ -139,7 +139,7 @@ dream_rrdb_load (const dream_st_file *file, GError **error)
           || !dream_st_to_f32 (bt, bias, nf, error))
         goto fail;
       dream_sr_fold_upsample (oihw, bias, nf, nf, 2, fold, fold_b);
-      dream_conv_pack_oihw (fold, 4 * nf, nf, 3, p);
+      dream_conv_ex_pack_oihw (fold, 4 * nf, nf, 3, p);
       size_t nw = (size_t) 9 * nf * nf * 4;
       memcpy (p + nw, fold_b, sizeof (float) * 4 * nf);
       *up[i] = (dream_conv) { nf, 4 * nf, 3, p, p + nw };

@@ -33,7 +33,7 @@ dream_sr_load_conv (const dream_st_file *file, const char *prefix,
   if (!b || !dream_st_to_f32 (w, tmp, w->n_elements, error))
     return 0;
   size_t nw = (size_t) w->n_elements;
-  dream_conv_pack_oihw (tmp, out_ch, in_ch, k, dst);
+  dream_conv_ex_pack_oihw (tmp, out_ch, in_ch, k, dst);
   if (!dream_st_to_f32 (b, dst + nw, b->n_elements, error))
     return 0;
   *conv = (dream_conv) { in_ch, out_ch, k, dst, dst + nw };

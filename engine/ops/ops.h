@@ -108,6 +108,13 @@ typedef struct {
   float res_scale;          /* used only with a residual */
 } dream_conv_post;
 
+/* Packs PyTorch-layout weights (out_ch, in_ch, k, k) for dream_conv2d_ex:
+ * (k, in_ch, k, out_ch) row-major, i.e. row ky*in_ch + ic holds the k taps
+ * of that kernel row side by side (the same as dream_conv_pack_oihw for
+ * k = 1, not for k > 1). */
+void dream_conv_ex_pack_oihw (const float *oihw, int out_ch, int in_ch, int k,
+                              float *dst);
+
 /* Scratch floats per pool thread that dream_conv2d_ex needs for this conv. */
 size_t dream_conv2d_ex_scratch_size (const dream_conv *conv);
 
@@ -115,7 +122,8 @@ size_t dream_conv2d_ex_scratch_size (const dream_conv *conv);
  * floats at x + p * x_stride; output pixel p is out_ch floats at
  * y + p * y_stride (other channels of y are left alone). x and y may be
  * slices of one buffer when the channels read and written are disjoint.
- * post may be NULL (bias only). k may be any odd size. */
+ * post may be NULL (bias only). k may be any odd size; conv->w packed by
+ * dream_conv_ex_pack_oihw. */
 void dream_conv2d_ex (const dream_conv *conv, const dream_conv_post *post,
                       const float *x, int x_stride, int h, int w,
                       float *y, int y_stride, dream_pool *pool, float *scratch);
