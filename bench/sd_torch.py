@@ -12,6 +12,8 @@ CrossAttention softmax path, GEGLU, GroupNorm32 (eps 1e-5 in ResBlocks,
     sd_torch.py make-weights OUT [--dtype f16|f32] [--seed S]
                                             # random SD 1.5-size checkpoint
     sd_torch.py bench --weights F --what unet|vae [--threads N] [--runs R]
+    sd_torch.py reference --weights F --out IO [--latent L]
+                                            # inputs and outputs for `dream run-net`
 
 `bench` times what bench/bench_unet.c times: one classifier-free-guidance
 UNet evaluation (batch 2, 64x64 latent, 77x768 context), or the VAE
@@ -471,6 +473,26 @@ def cmd_bench(args):
     return 0
 
 
+def cmd_reference(args):
+    """x, timesteps, context -> out (UNet) and z -> decoded (VAE) on a
+    full-size checkpoint, for comparing `dream run-net` at real sizes."""
+    w, _ = st_read(args.weights)
+    g = torch.Generator().manual_seed(1)
+    L = args.latent
+    x = torch.randn(2, 4, L, L, generator=g)
+    t = torch.tensor([981.0, 37.0])
+    ctx = torch.randn(2, 77, 768, generator=g)
+    z = torch.randn(1, 4, L, L, generator=g) * 4
+    with torch.no_grad():
+        out = load_into(UNet(**SD15_UNET), w, 'model.diffusion_model.')(x, t, ctx)
+        dec = load_into(VAE(**SD15_VAE), w, 'first_stage_model.').decode(z)
+    st_write(args.out, [(k, v.numpy().astype(np.float32)) for k, v in
+                        (('x', x), ('timesteps', t), ('context', ctx), ('out', out),
+                         ('z', z), ('decoded', dec))], {'generator': 'bench/sd_torch.py reference'})
+    print('%s: out max %.3g, decoded max %.3g' % (args.out, out.abs().max(), dec.abs().max()))
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     sub = p.add_subparsers(dest='cmd', required=True)
@@ -486,8 +508,13 @@ def main():
     b.add_argument('--threads', type=int, default=2)
     b.add_argument('--runs', type=int, default=3)
     b.add_argument('--latent', type=int, default=64)
+    r = sub.add_parser('reference')
+    r.add_argument('--weights', required=True)
+    r.add_argument('--out', required=True)
+    r.add_argument('--latent', type=int, default=16)
     args = p.parse_args()
-    return {'check': cmd_check, 'make-weights': cmd_make_weights, 'bench': cmd_bench}[args.cmd](args)
+    return {'check': cmd_check, 'make-weights': cmd_make_weights, 'bench': cmd_bench,
+            'reference': cmd_reference}[args.cmd](args)
 
 
 if __name__ == '__main__':

@@ -1,5 +1,6 @@
-/* unet_ops.c — pointwise, resampling and strided-conv ops of the SD UNet
- * and VAE, and per-layer weight widening (see unet_ops.h).
+/* unet_ops.c — the SD UNet's and VAE's pointwise ops, convolution and
+ * linear layers on PyTorch-layout weights, and per-layer weight widening
+ * (see unet_ops.h).
  */
 #include "ops/unet_ops.h"
 
