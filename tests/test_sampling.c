@@ -163,6 +163,140 @@ test_schedule (void)
   dream_st_close (io);
 }
 
+
+/* ---- every sampler on a known answer ------------------------------------ */
+
+/* Data that is one point x0: the ideal ε at (x_t, t) is (x_t − √ᾱ x0) / √(1−ᾱ)
+ * (and v = √ᾱ ε − √(1−ᾱ) x0), with ᾱ at the fractional t from the
+ * k-diffusion interpolation. Every sampler must then denoise to x0. */
+typedef struct {
+  const dream_schedule *s;
+  const float *x0;
+  size_t n;
+  dream_prediction pred;
+} point_model;
+
+static gboolean
+point_eval (gpointer user, const float *x, float t, float *out, GError **error)
+{
+  (void) error;
+  const point_model *m = user;
+  double sigma = dream_schedule_t_to_sigma (m->s, t);
+  double ac = 1.0 / (sigma * sigma + 1.0), sa = sqrt (ac), s1 = sqrt (1.0 - ac);
+  for (size_t k = 0; k < m->n; k++)
+    {
+      double eps = (x[k] - sa * m->x0[k]) / s1;
+      out[k] = (float) (m->pred == DREAM_PREDICTION_V ? sa * eps - s1 * m->x0[k] : eps);
+    }
+  return TRUE;
+}
+
+/* For the k-diffusion samplers on the point model the exact path is
+ * known: x_i = x0 + σ_i ε (the probability-flow ODE; Euler and DPM++ 2M
+ * follow it exactly here), and for Euler ancestral x_{i+1} = x0 +
+ * σ_down (x_i − x0)/σ_i + σ_up z_i. Checked after every step. */
+typedef struct {
+  const float *x0, *xt, *sig, *noise;
+  size_t n;
+  gboolean ancestral;
+  float *expect;        /* (n) running expectation */
+  double worst;
+} path_check;
+
+static void
+path_step (gpointer user, int i, float t, const float *x, const float *x0)
+{
+  (void) t;
+  (void) x0;
+  path_check *c = user;
+  double from = c->sig[i], to = c->sig[i + 1];
+  double up = 0.0, down = to;
+  if (c->ancestral)
+    {
+      up = MIN (to, sqrt (to * to * (from * from - to * to) / (from * from)));
+      down = sqrt (to * to - up * up);
+    }
+  for (size_t k = 0; k < c->n; k++)
+    {
+      double eps = (c->expect[k] - c->x0[k]) / from;
+      c->expect[k] = (float) (c->x0[k] + down * eps + (to > 0 ? up * c->noise[i * c->n + k] : 0.0));
+      c->worst = MAX (c->worst, fabs (x[k] - c->expect[k]) / MAX (1.0, fabs (c->expect[k])));
+    }
+}
+
+static void
+test_point_mass (void)
+{
+  dream_schedule sch;
+  g_assert_true (dream_schedule_init_linear (&sch, 1000, 0.00085, 0.012, NULL));
+  const size_t n = 64;
+  float x0[64], xt[64], x[64], *noise = g_new (float, 20 * n), sig[21];
+  GRand *r = g_rand_new_with_seed (9);
+  for (size_t k = 0; k < n; k++)
+    {
+      x0[k] = (float) g_rand_double_range (r, -2, 2);
+      xt[k] = (float) g_rand_double_range (r, -1.7, 1.7);
+    }
+  for (size_t k = 0; k < 20 * n; k++)
+    noise[k] = (float) g_rand_double_range (r, -1.7, 1.7);
+  for (int p = 0; p < 2; p++)
+    {
+      point_model m = { &sch, x0, n, p ? DREAM_PREDICTION_V : DREAM_PREDICTION_EPS };
+      float expect[64];
+      path_check pc = { x0, xt, sig, noise, n, FALSE, expect, 0.0 };
+      dream_sampler s = { &sch, m.pred, n, point_eval, &m, path_step, &pc };
+      for (int kind = 0; kind < 5; kind++)
+        {
+          memcpy (x, xt, sizeof x);
+          pc.ancestral = kind == 2;
+          pc.worst = 0.0;
+          s.on_step = kind == 4 ? NULL : path_step;
+          GError *error = NULL;
+          const char *name = NULL;
+          gboolean karras = kind % 2 == 1;
+          if (karras)
+            dream_sigmas_karras (&sch, 20, 7.0, sig);
+          else
+            dream_sigmas_discrete (&sch, 20, sig);
+          for (size_t k = 0; k < n; k++)
+            expect[k] = xt[k] * sig[0] + x0[k];   /* x_T σ₀ around x0 */
+          if (kind != 4)
+            for (size_t k = 0; k < n; k++)
+              x[k] = xt[k] + x0[k] / sig[0];      /* the sampler scales by σ₀ */
+          switch (kind)
+            {
+            case 0: name = "euler"; g_assert_true (dream_sample_euler (&s, sig, 20, x, &error)); break;
+            case 1: name = "dpmpp-2m-karras"; g_assert_true (dream_sample_dpmpp_2m (&s, sig, 20, x, &error)); break;
+            case 2: name = "euler-a"; g_assert_true (dream_sample_euler_ancestral (&s, sig, 20, noise, x, &error)); break;
+            case 3: name = "euler-karras"; g_assert_true (dream_sample_euler (&s, sig, 20, x, &error)); break;
+            case 4: name = "ddim"; g_assert_true (dream_sample_ddim (&s, 20, x, &error)); break;
+            }
+          /* DDIM stops at t = 0's noise level: √ᾱ₀ x0 + √(1−ᾱ₀) ε */
+          double worst = 0.0;
+          for (size_t k = 0; k < n; k++)
+            {
+              double want = x0[k];
+              if (kind == 4)
+                {
+                  double a0 = sch.alphas_cumprod[0];
+                  /* ε stays that of x_T: x_t = √ᾱ x0 + √(1−ᾱ) ε at every step */
+                  double eps = (xt[k] - sqrt (sch.alphas_cumprod[951]) * x0[k])
+                               / sqrt (1.0 - sch.alphas_cumprod[951]);
+                  want = sqrt (a0) * x0[k] + sqrt (1.0 - a0) * eps;
+                }
+              worst = MAX (worst, fabs (x[k] - want));
+            }
+          g_test_message ("%s, %s: max |x - expected| = %.3g, along the path %.3g (relative)",
+                          name, p ? "v" : "eps", worst, pc.worst);
+          g_assert_cmpfloat (worst, <, 2e-3);
+          g_assert_cmpfloat (pc.worst, <, 1e-3);
+        }
+    }
+  g_free (noise);
+  g_rand_free (r);
+  dream_schedule_clear (&sch);
+}
+
 /* ---- whole loops -------------------------------------------------------- */
 
 typedef struct {
@@ -417,6 +551,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/sampling/schedule", test_schedule);
+  g_test_add_func ("/sampling/point-mass", test_point_mass);
   g_test_add_func ("/sampling/ddim", test_ddim);
   g_test_add_func ("/sampling/ddim-v", test_ddim_v);
   g_test_add_func ("/sampling/euler", test_euler);
