@@ -6,7 +6,7 @@
  *   dream sample --model UNET.safetensors [--vae VAE.safetensors]
  *                [--config MODEL.yaml] --in IN.safetensors --out OUT.safetensors
  *                [--sampler ddim|euler|euler-karras|euler-a|euler-a-karras|
- *                           dpmpp-2m|dpmpp-2m-karras]
+ *                           dpmpp-2m|dpmpp-2m-karras|lcm|turbo]
  *                [--steps N] [--cfg S] [--prediction eps|v] [--threads N] [--quiet]
  *
  * --model is a checkpoint (original single-file layout, with or without
@@ -21,6 +21,8 @@
  *   uc     (B, n_ctx, dim)     unconditional context; absent: no guidance
  *   x_T    (B, 4, h, w)        starting noise, unit variance
  *   noise  (steps, B, 4, h, w) per-step noise of the ancestral samplers
+ *                              (euler-a, lcm, turbo = LCM on SD-Turbo's
+ *                              sigmas: t = 999, 899, ...)
  * OUT (F32, NCHW):
  *   x        (n + 1, B, 4, h, w)  x[0] the starting latent (x_T, or x_T·σ₀
  *                                 for the k-diffusion samplers), x[i+1]
@@ -49,12 +51,14 @@
 
 typedef enum {
   S_DDIM, S_EULER, S_EULER_KARRAS, S_EULER_A, S_EULER_A_KARRAS, S_DPMPP_2M, S_DPMPP_2M_KARRAS,
+  S_LCM, S_TURBO,
 } sampler_kind;
 
 static const struct { const char *name; sampler_kind kind; } samplers[] = {
   { "ddim", S_DDIM }, { "euler", S_EULER }, { "euler-karras", S_EULER_KARRAS },
   { "euler-a", S_EULER_A }, { "euler-a-karras", S_EULER_A_KARRAS },
   { "dpmpp-2m", S_DPMPP_2M }, { "dpmpp-2m-karras", S_DPMPP_2M_KARRAS },
+  { "lcm", S_LCM }, { "turbo", S_TURBO },
 };
 
 /* n images (C, H, W) ↔ (H, W, C) */
@@ -139,7 +143,8 @@ cmd_sample (int argc, char **argv)
     { "in", 'i', 0, G_OPTION_ARG_FILENAME, &in_path, "Inputs: c, uc, x_T [, noise]", "IN" },
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out_path, "Outputs: x, x0, t, samples, decoded", "OUT" },
     { "sampler", 's', 0, G_OPTION_ARG_STRING, &sampler_name,
-      "ddim (default), euler, euler-karras, euler-a, euler-a-karras, dpmpp-2m, dpmpp-2m-karras", "S" },
+      "ddim (default), euler, euler-karras, euler-a, euler-a-karras, dpmpp-2m, dpmpp-2m-karras, "
+      "lcm, turbo", "S" },
     { "steps", 'n', 0, G_OPTION_ARG_INT, &steps, "Steps (default 20)", "N" },
     { "cfg", 0, 0, G_OPTION_ARG_DOUBLE, &cfg_scale, "Guidance scale (default 7.5)", "S" },
     { "prediction", 0, 0, G_OPTION_ARG_STRING, &prediction, "eps or v (default: the config's)", "P" },
@@ -187,7 +192,7 @@ cmd_sample (int argc, char **argv)
         }
       kind = samplers[i].kind;
     }
-  if (steps < 1 || steps > 1000 || threads < 0 || !(cfg_scale >= 0.0 && cfg_scale <= 100.0)
+  if (steps < 1 || steps > 1000 || (kind == S_TURBO && steps > 10) || threads < 0 || !(cfg_scale >= 0.0 && cfg_scale <= 100.0)
       || (prediction && strcmp (prediction, "eps") && strcmp (prediction, "v")))
     {
       g_printerr ("dream sample: --steps 1..1000, --cfg 0..100, --prediction eps or v\n");
@@ -232,11 +237,12 @@ cmd_sample (int argc, char **argv)
   const int B = (int) tx->shape[0], h = (int) tx->shape[2], w = (int) tx->shape[3];
   const int n_ctx = (int) tc->shape[1];
   const size_t per = (size_t) B * h * w * 4;
-  gboolean ancestral = kind == S_EULER_A || kind == S_EULER_A_KARRAS;
+  gboolean ancestral = kind == S_EULER_A || kind == S_EULER_A_KARRAS || kind == S_LCM
+                       || kind == S_TURBO;
   if (ancestral && (!noise || (size_t) tn->n_elements != (size_t) steps * per))
     {
       g_set_error (&error, DREAM_ERROR, DREAM_ERROR_INVALID_ARGUMENT,
-                   "%s: the ancestral sampler needs noise (%d, %d, 4, %d, %d)", in_path, steps,
+                   "%s: this sampler needs noise (%d, %d, 4, %d, %d)", in_path, steps,
                    B, h, w);
       goto out;
     }
@@ -287,13 +293,17 @@ cmd_sample (int argc, char **argv)
       sigmas = g_new (float, steps + 1);
       gboolean karras = kind == S_EULER_KARRAS || kind == S_EULER_A_KARRAS
                         || kind == S_DPMPP_2M_KARRAS;
-      if (karras)
+      if (kind == S_TURBO)
+        dream_sigmas_turbo (&sch, steps, sigmas);
+      else if (karras)
         dream_sigmas_karras (&sch, steps, 7.0, sigmas);
       else
         dream_sigmas_discrete (&sch, steps, sigmas);
       for (size_t k = 0; k < per; k++)
         rec.x[k] = x[k] * sigmas[0];
-      if (ancestral)
+      if (kind == S_LCM || kind == S_TURBO)
+        ok = dream_sample_lcm (&s, sigmas, steps, noise_hwc, x, &error);
+      else if (ancestral)
         ok = dream_sample_euler_ancestral (&s, sigmas, steps, noise_hwc, x, &error);
       else if (kind == S_DPMPP_2M || kind == S_DPMPP_2M_KARRAS)
         ok = dream_sample_dpmpp_2m (&s, sigmas, steps, x, &error);

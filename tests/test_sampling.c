@@ -199,6 +199,7 @@ typedef struct {
   const float *x0, *xt, *sig, *noise;
   size_t n;
   gboolean ancestral;
+  gboolean lcm;          /* x_{i+1} = x0 + σ_{i+1} z_i */
   float *expect;        /* (n) running expectation */
   double worst;
 } path_check;
@@ -216,6 +217,8 @@ path_step (gpointer user, int i, float t, const float *x, const float *x0)
       up = MIN (to, sqrt (to * to * (from * from - to * to) / (from * from)));
       down = sqrt (to * to - up * up);
     }
+  if (c->lcm)
+    up = to, down = 0.0;
   for (size_t k = 0; k < c->n; k++)
     {
       double eps = (c->expect[k] - c->x0[k]) / from;
@@ -243,18 +246,22 @@ test_point_mass (void)
     {
       point_model m = { &sch, x0, n, p ? DREAM_PREDICTION_V : DREAM_PREDICTION_EPS };
       float expect[64];
-      path_check pc = { x0, xt, sig, noise, n, FALSE, expect, 0.0 };
+      path_check pc = { x0, xt, sig, noise, n, FALSE, FALSE, expect, 0.0 };
       dream_sampler s = { &sch, m.pred, n, point_eval, &m, path_step, &pc };
-      for (int kind = 0; kind < 5; kind++)
+      for (int kind = 0; kind < 7; kind++)
         {
           memcpy (x, xt, sizeof x);
           pc.ancestral = kind == 2;
+          pc.lcm = kind >= 5;
           pc.worst = 0.0;
           s.on_step = kind == 4 ? NULL : path_step;
           GError *error = NULL;
           const char *name = NULL;
           gboolean karras = kind % 2 == 1;
-          if (karras)
+          int steps = kind == 6 ? 4 : 20;
+          if (kind == 6)
+            dream_sigmas_turbo (&sch, 4, sig);
+          else if (karras)
             dream_sigmas_karras (&sch, 20, 7.0, sig);
           else
             dream_sigmas_discrete (&sch, 20, sig);
@@ -270,6 +277,8 @@ test_point_mass (void)
             case 2: name = "euler-a"; g_assert_true (dream_sample_euler_ancestral (&s, sig, 20, noise, x, &error)); break;
             case 3: name = "euler-karras"; g_assert_true (dream_sample_euler (&s, sig, 20, x, &error)); break;
             case 4: name = "ddim"; g_assert_true (dream_sample_ddim (&s, 20, x, &error)); break;
+            case 5: name = "lcm"; g_assert_true (dream_sample_lcm (&s, sig, 20, noise, x, &error)); break;
+            case 6: name = "turbo"; g_assert_true (dream_sample_lcm (&s, sig, steps, noise, x, &error)); break;
             }
           /* DDIM stops at t = 0's noise level: √ᾱ₀ x0 + √(1−ᾱ₀) ε */
           double worst = 0.0;

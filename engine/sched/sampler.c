@@ -243,6 +243,35 @@ dream_sample_dpmpp_2m (const dream_sampler *s, const float *sigmas, int steps, f
   return ok;
 }
 
+gboolean
+dream_sample_lcm (const dream_sampler *s, const float *sigmas, int steps, const float *noise,
+                  float *x, GError **error)
+{
+  if (!check (s, steps, error))
+    return FALSE;
+  sampler_bufs b;
+  if (!bufs_init (&b, s->n, error))
+    return FALSE;
+  for (size_t k = 0; k < s->n; k++)
+    x[k] *= sigmas[0];
+  gboolean ok = TRUE;
+  for (int i = 0; ok && i < steps; i++)
+    {
+      float t;
+      ok = kdiff_denoise (s, &b, x, sigmas[i], b.x0, &t, error);
+      if (!ok)
+        break;
+      const float next = sigmas[i + 1];
+      const float *z = noise + (size_t) i * s->n;
+      for (size_t k = 0; k < s->n; k++)
+        x[k] = next > 0.0f ? b.x0[k] + next * z[k] : b.x0[k];
+      if (s->on_step)
+        s->on_step (s->step_user, i, t, x, b.x0);
+    }
+  bufs_clear (&b);
+  return ok;
+}
+
 /* ---- guidance ------------------------------------------------------------ */
 
 void

@@ -18,6 +18,7 @@
  *          at t = t(σ) (fractional between the schedule's levels).
  *   Euler ancestral (sample_euler_ancestral, η = 1) with given noise.
  *   DPM++ 2M (sample_dpmpp_2m).
+ *   LCM (sample_lcm), for SD-Turbo with dream_sigmas_turbo().
  *
  * Latents are flat arrays of n floats (the whole batch, any layout the
  * model agrees with: the engine uses (B, h, w, 4)).
@@ -69,6 +70,12 @@ gboolean dream_sample_euler_ancestral (const dream_sampler *s, const float *sigm
 /* DPM-Solver++(2M), deterministic. */
 gboolean dream_sample_dpmpp_2m (const dream_sampler *s, const float *sigmas, int steps,
                                 float *x, GError **error);
+
+/* LCM (k-diffusion sample_lcm): x ← D(x, σ_i), plus σ_{i+1} · noise_i
+ * while σ_{i+1} > 0 — for latent-consistency and SD-Turbo models, with
+ * noise as for the ancestral sampler. */
+gboolean dream_sample_lcm (const dream_sampler *s, const float *sigmas, int steps,
+                           const float *noise, float *x, GError **error);
 
 /* ---- classifier-free guidance on the UNet -------------------------------- */
 

@@ -107,6 +107,14 @@ dream_sigmas_karras (const dream_schedule *s, int steps, double rho, float *sigm
   sigmas[steps] = 0.0f;
 }
 
+void
+dream_sigmas_turbo (const dream_schedule *s, int steps, float *sigmas)
+{
+  for (int i = 0; i < steps; i++)
+    sigmas[i] = s->sigmas[CLAMP (s->n - 1 - 100 * i, 0, s->n - 1)];
+  sigmas[steps] = 0.0f;
+}
+
 int
 dream_ddim_timesteps (const dream_schedule *s, int steps, int *ts)
 {

@@ -43,6 +43,10 @@ float dream_schedule_sigma_to_t (const dream_schedule *s, float sigma);
 void dream_sigmas_discrete (const dream_schedule *s, int steps, float *sigmas);
 void dream_sigmas_karras (const dream_schedule *s, int steps, double rho, float *sigmas);
 
+/* SD-Turbo's schedule (as ComfyUI's SDTurboScheduler): σ at t = 999,
+ * 899, ... (steps of 100, steps <= 10), then 0. */
+void dream_sigmas_turbo (const dream_schedule *s, int steps, float *sigmas);
+
 /* DDIM's timesteps, "uniform" discretisation as LDM makes them: c = ⌊T /
  * steps⌋, t = i·c + 1 for i·c < T — which is more than `steps` when c
  * does not divide T (T = 1000, 7 steps: c = 142, 8 timesteps). Written
