@@ -17,8 +17,8 @@
  * Task: tiled equals untiled (exactly for SRVGG and RDN, within 1/255 for
  * RRDBNet's cross-faded tiles), any factor equals a naive Lanczos-3
  * resample of the untiled native result, grey and alpha, threads and
- * determinism, progress and cancel, bad arguments and bad models, and the
- * `dream upscale` command.
+ * determinism, the row-band variant, progress and cancel, bad arguments
+ * and bad models, and the `dream upscale` command.
  */
 #include "dream.h"
 #include "io/model.h"
@@ -789,6 +789,65 @@ test_deterministic (void)
   dream_model_free (m);
 }
 
+typedef struct { float *img; int width, channels, next, bands, max_rows, stop_after; } rows_probe;
+
+static gboolean
+probe_rows (gpointer user, int y, int n, const float *rows)
+{
+  rows_probe *p = user;
+  g_assert_cmpint (y, ==, p->next);     /* in order, each row once */
+  g_assert_cmpint (n, >, 0);
+  memcpy (p->img + (size_t) y * p->width * p->channels, rows,
+          sizeof (float) * (size_t) n * p->width * p->channels);
+  p->next = y + n;
+  p->bands++;
+  p->max_rows = MAX (p->max_rows, n);
+  return p->bands != p->stop_after;
+}
+
+static void
+test_rows (void)
+{
+  /* dream_upscale_rows hands over the same pixels as dream_upscale, in
+   * bands no taller than a row of tiles; FALSE from the callback cancels. */
+  static const struct { const char *model; double scale; int tile; } cases[] = {
+    { "rdn-slim-x2", 2.0, 16 },             /* native, exact tiles */
+    { "realesr-animevideov3-x4", 2.7, 20 }, /* resampled */
+  };
+  for (size_t k = 0; k < G_N_ELEMENTS (cases); k++)
+    {
+      dream_model *m = load_named (cases[k].model);
+      int w = 45, h = 70, ow, oh;
+      float *x = test_image (w, h, 4, 71);
+      float *ref = upscale_image (m, x, w, h, 4, cases[k].scale, cases[k].tile, 2, &ow, &oh);
+      rows_probe probe = { g_new (float, (size_t) ow * oh * 4), ow, 4, 0, 0, 0, -1 };
+      dream_upscale_params p = dream_upscale_default_params ();
+      p.scale = cases[k].scale;
+      p.tile = cases[k].tile;
+      dream_image in = { x, w, h, 4 };
+      GError *error = NULL;
+      g_assert_true (dream_upscale_rows (m, &in, &p, probe_rows, &probe, &error));
+      g_assert_no_error (error);
+      g_assert_cmpint (probe.next, ==, oh);
+      g_test_message ("%s x%.1f: %d bands, at most %d of %d rows", cases[k].model,
+                      cases[k].scale, probe.bands, probe.max_rows, oh);
+      g_assert_cmpint (probe.bands, >, 2);
+      g_assert_cmpint (probe.max_rows, <, oh / 2);
+      g_assert_cmpmem (probe.img, (size_t) ow * oh * 4 * sizeof (float),
+                       ref, (size_t) ow * oh * 4 * sizeof (float));
+
+      probe = (rows_probe) { probe.img, ow, 4, 0, 0, 0, 2 };
+      g_assert_false (dream_upscale_rows (m, &in, &p, probe_rows, &probe, &error));
+      g_assert_error (error, DREAM_ERROR, DREAM_ERROR_CANCELLED);
+      g_clear_error (&error);
+      g_assert_false (dream_upscale_rows (m, &in, &p, NULL, NULL, &error));
+      g_assert_error (error, DREAM_ERROR, DREAM_ERROR_INVALID_ARGUMENT);
+      g_clear_error (&error);
+      g_free (probe.img); g_free (ref); g_free (x);
+      dream_model_free (m);
+    }
+}
+
 typedef struct { double cancel_at, last; int calls; gboolean monotonic; } progress_probe;
 
 static gboolean
@@ -1093,6 +1152,7 @@ main (int argc, char **argv)
   g_test_add_func ("/upscale/any-factor", test_any_factor);
   g_test_add_func ("/upscale/grey-and-alpha", test_grey_and_alpha);
   g_test_add_func ("/upscale/deterministic", test_deterministic);
+  g_test_add_func ("/upscale/rows", test_rows);
   g_test_add_func ("/upscale/progress-and-cancel", test_progress_and_cancel);
   g_test_add_func ("/upscale/bad-arguments", test_bad_arguments);
   g_test_add_func ("/upscale/model-find", test_model_find);

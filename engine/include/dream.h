@@ -195,6 +195,26 @@ gboolean dream_upscale (const dream_model *model,
                         const dream_upscale_params *params,
                         GError **error);
 
+/* Receives finished output rows [y, y + n_rows), every column, as
+ * (n_rows, width, channels) floats that stay valid during the call only.
+ * Return FALSE to cancel. */
+typedef gboolean (*dream_upscale_rows_func) (gpointer user, int y, int n_rows,
+                                             const float *rows);
+
+/* dream_upscale() without one big output image: the result is handed to
+ * `rows` in bands, top to bottom, each row exactly once (width and height
+ * are dream_upscale_size() of the input's, channels the input's). Working
+ * memory stays bounded by the tile size times the output width, so a
+ * plug-in can write each band into its layer as it comes (e.g. 2000² ->
+ * 8000² RGBA without a 1 GiB float image). Called from the calling
+ * thread. A `rows` returning FALSE cancels: DREAM_ERROR_CANCELLED. */
+gboolean dream_upscale_rows (const dream_model *model,
+                             const dream_image *in,
+                             const dream_upscale_params *params,
+                             dream_upscale_rows_func rows,
+                             gpointer user,
+                             GError **error);
+
 /* ---- CLIP: how well an image matches captions -------------------------- */
 
 /* Usage (rank captions for a layer):

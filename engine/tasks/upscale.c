@@ -6,8 +6,11 @@
  * the native result of each tile is weighted by its blend weight (tile.h)
  * and, when the requested size is not exactly s times the input, resampled
  * by Lanczos-3 straight into the output (resampling is linear, so the sum
- * of the resampled weighted tiles is the resampled whole). Memory is
- * bounded by the tile: no native-size image is ever held.
+ * of the resampled weighted tiles is the resampled whole). Tiles add into
+ * a band of output rows; when a row of tiles is done, the rows no later
+ * tile touches are finished and handed over (dream_upscale_rows), so
+ * memory is bounded by the tile and the output width: no native-size
+ * image is ever held, and dream_upscale() just copies the bands out.
  *
  * Two ways to cut tiles:
  *  - Networks with a small receptive field (SRVGGNetCompact 34 pixels,
@@ -104,7 +107,7 @@ check_args (const dream_model *model, const dream_image *in,
   const char *why = NULL;
   if (!model || !dream_sr_class_find (model->arch))
     why = "the model is not a super-resolution model";
-  else if (!in || !in->data || !out || !out->data)
+  else if (!in || !in->data || (out && !out->data))
     why = "missing image";
   else if (in->width < 1 || in->height < 1 || in->width > MAX_SIDE || in->height > MAX_SIDE)
     why = "image size must be between 1 and 65536 pixels per side";
@@ -115,12 +118,12 @@ check_args (const dream_model *model, const dream_image *in,
   else if (dream_upscale_size (in->width, p->scale) > MAX_OUT_SIDE
            || dream_upscale_size (in->height, p->scale) > MAX_OUT_SIDE)
     why = "the result would be over 524288 pixels per side";
-  else if (out->width != dream_upscale_size (in->width, p->scale)
-           || out->height != dream_upscale_size (in->height, p->scale)
-           || out->channels != in->channels)
+  else if (out && (out->width != dream_upscale_size (in->width, p->scale)
+                   || out->height != dream_upscale_size (in->height, p->scale)
+                   || out->channels != in->channels))
     why = "output image must have the input's channels and its size times the scale "
           "(dream_upscale_size)";
-  else if (out->data == in->data)
+  else if (out && out->data == in->data)
     why = "output may not alias the input";
   else if (p->tile < 0 || p->n_threads < 0)
     why = "tile size and thread count may not be negative";
@@ -131,57 +134,76 @@ check_args (const dream_model *model, const dream_image *in,
 
 /* ---- alpha: straight Lanczos resample of the input's last channel ------- */
 
-static gboolean
-upscale_alpha (const dream_image *in, dream_image *out, GError **error)
+typedef struct {
+  dream_resampler rx, ry;     /* input -> output size */
+  float *src;                 /* source rows of one sub-band (rows, W) */
+  float *scratch;
+  float *dst;                 /* (ALPHA_BAND, DW) */
+} alpha_ctx;
+
+static void
+alpha_clear (alpha_ctx *ac)
 {
-  const int c = in->channels, W = in->width, H = in->height;
-  const int DW = out->width, DH = out->height;
-  dream_resampler rx, ry;
-  if (!dream_resampler_init (&rx, FILTER, W, DW, error))
-    return FALSE;
-  if (!dream_resampler_init (&ry, FILTER, H, DH, error))
+  dream_resampler_clear (&ac->rx);
+  dream_resampler_clear (&ac->ry);
+  g_clear_pointer (&ac->src, g_free);
+  g_clear_pointer (&ac->scratch, g_free);
+  g_clear_pointer (&ac->dst, g_free);
+}
+
+static gboolean
+alpha_init (alpha_ctx *ac, const dream_image *in, int DW, int DH, GError **error)
+{
+  *ac = (alpha_ctx) { 0 };
+  if (!dream_resampler_init (&ac->rx, FILTER, in->width, DW, error)
+      || !dream_resampler_init (&ac->ry, FILTER, in->height, DH, error))
     {
-      dream_resampler_clear (&rx);
+      alpha_clear (ac);
       return FALSE;
     }
-  /* largest source row span and scratch over the bands */
+  /* largest source span and scratch of any ALPHA_BAND rows */
   size_t rows_max = 0, scratch_max = 0;
-  for (int y0 = 0; y0 < DH; y0 += ALPHA_BAND)
+  for (int y0 = 0; y0 < DH; y0++)
     {
       int n = MIN (ALPHA_BAND, DH - y0), s0, s1;
-      dream_resampler_span (&ry, y0, n, &s0, &s1);
+      dream_resampler_span (&ac->ry, y0, n, &s0, &s1);
       rows_max = MAX (rows_max, (size_t) (s1 - s0));
-      scratch_max = MAX (scratch_max, dream_resample_2d_scratch_size (&ry, y0, n, DW, 1));
+      scratch_max = MAX (scratch_max, dream_resample_2d_scratch_size (&ac->ry, y0, n, DW, 1));
+      if (y0 + n == DH)
+        break;
     }
-  gboolean ok = FALSE;
-  float *src = dream_alloc (rows_max * W, sizeof (float), "alpha rows", error);
-  float *scratch = src ? dream_alloc (scratch_max, sizeof (float), "alpha scratch", error) : NULL;
-  float *dst = scratch ? dream_alloc ((size_t) ALPHA_BAND * DW, sizeof (float), "alpha band", error) : NULL;
-  if (!dst)
-    goto done;
-  for (int y0 = 0; y0 < DH; y0 += ALPHA_BAND)
+  ac->src = dream_alloc (rows_max * in->width, sizeof (float), "alpha rows", error);
+  ac->scratch = ac->src ? dream_alloc (scratch_max, sizeof (float), "alpha scratch", error) : NULL;
+  ac->dst = ac->scratch ? dream_alloc ((size_t) ALPHA_BAND * DW, sizeof (float), "alpha band", error) : NULL;
+  if (!ac->dst)
     {
-      int n = MIN (ALPHA_BAND, DH - y0), s0, s1;
-      dream_resampler_span (&ry, y0, n, &s0, &s1);
+      alpha_clear (ac);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Alpha of output rows [y0, y0 + n) into channel oc - 1 of band (n, DW, oc). */
+static void
+alpha_rows (alpha_ctx *ac, const dream_image *in, int y0, int n, float *band, int oc)
+{
+  const int c = in->channels, W = in->width, DW = ac->rx.dst_len;
+  for (int b0 = y0; b0 < y0 + n; b0 += ALPHA_BAND)
+    {
+      int m = MIN (ALPHA_BAND, y0 + n - b0), s0, s1;
+      dream_resampler_span (&ac->ry, b0, m, &s0, &s1);
       for (int y = s0; y < s1; y++)
         for (int x = 0; x < W; x++)
-          src[(size_t) (y - s0) * W + x] = in->data[((size_t) y * W + x) * c + c - 1];
-      dream_resample_2d (&rx, &ry, src, 0, s0, W, 1, 0, y0, DW, n, dst, scratch);
-      for (int y = 0; y < n; y++)
+          ac->src[(size_t) (y - s0) * W + x] = in->data[((size_t) y * W + x) * c + c - 1];
+      dream_resample_2d (&ac->rx, &ac->ry, ac->src, 0, s0, W, 1, 0, b0, DW, m,
+                         ac->dst, ac->scratch);
+      for (int y = 0; y < m; y++)
         for (int x = 0; x < DW; x++)
           {
-            float v = dst[(size_t) y * DW + x];
-            out->data[((size_t) (y0 + y) * DW + x) * c + c - 1] = CLAMP (v, 0.0f, 1.0f);
+            float v = ac->dst[(size_t) y * DW + x];
+            band[((size_t) (b0 - y0 + y) * DW + x) * oc + oc - 1] = CLAMP (v, 0.0f, 1.0f);
           }
     }
-  ok = TRUE;
-done:
-  g_free (src);
-  g_free (scratch);
-  g_free (dst);
-  dream_resampler_clear (&rx);
-  dream_resampler_clear (&ry);
-  return ok;
 }
 
 /* ---- colour through the network ----------------------------------------- */
@@ -301,22 +323,26 @@ auto_tile (const plan *pl, int overlap, int n_threads)
   return round_up (MIN_TILE, a);
 }
 
-gboolean
-dream_upscale (const dream_model *model, const dream_image *in,
-               dream_image *out, const dream_upscale_params *params,
-               GError **error)
+/* The task: tiles in the planner's row-major order add into a band of
+ * output rows; when a row of tiles is done, the rows no later tile
+ * touches are finished (alpha, clamping) and handed to `emit`. The band
+ * holds at most one row of tiles' reach of output rows. */
+static gboolean
+upscale_rows (const dream_model *model, const dream_image *in,
+              const dream_upscale_params *params,
+              dream_upscale_rows_func emit, gpointer user, GError **error)
 {
-  if (!check_args (model, in, out, params, error))
-    return FALSE;
-
   plan pl = { .cls = dream_sr_class_find (model->arch), .net = model->net };
   pl.cls->info (pl.net, &pl.info);
   const int s = pl.info.scale, a = pl.info.align;
   pl.W = in->width;  pl.H = in->height;
   pl.NW = pl.W * s;  pl.NH = pl.H * s;
-  pl.DW = out->width; pl.DH = out->height;
+  pl.DW = dream_upscale_size (pl.W, params->scale);
+  pl.DH = dream_upscale_size (pl.H, params->scale);
   pl.cc = in->channels >= 3 ? 3 : 1;
   pl.identity = pl.DW == pl.NW && pl.DH == pl.NH;
+  const int oc = in->channels;
+  const gboolean has_alpha = oc == 2 || oc == 4;
 
   const gboolean exact = pl.info.radius <= EXACT_RADIUS_MAX;
   int feather = exact ? 0 : FEATHER;
@@ -333,29 +359,38 @@ dream_upscale (const dream_model *model, const dream_image *in,
 
   gboolean ok = FALSE;
   void *state = NULL;
-  float *tin = NULL, *tnat = NULL, *win = NULL, *dst = NULL, *scratch = NULL;
+  float *tin = NULL, *tnat = NULL, *win = NULL, *dst = NULL, *scratch = NULL, *band = NULL;
+  tile_dest *dest = g_new (tile_dest, n_tiles);
+  alpha_ctx ac = { 0 };
   if (!pl.identity
       && (!dream_resampler_init (&pl.rx, FILTER, pl.NW, pl.DW, error)
           || !dream_resampler_init (&pl.ry, FILTER, pl.NH, pl.DH, error)))
     goto done;
+  if (has_alpha && !alpha_init (&ac, in, pl.DW, pl.DH, error))
+    goto done;
 
-  /* Buffers for the largest tile, allocated once. */
+  /* Buffers for the largest tile and band, allocated once. A row of
+   * tiles (same core y) touches output rows [row_lo, row_hi). */
   int max_w, max_h;
   dream_tile_max_in (tiles, n_tiles, &max_w, &max_h);
   max_w = round_up (max_w, a);
   max_h = round_up (max_h, a);
   size_t win_max = 0, dst_max = 0, scratch_max = 0;
+  int band_rows = 0;
   double total = 0.0;
-  for (int i = 0; i < n_tiles; i++)
+  for (int i = 0, row_start = 0; i < n_tiles; i++)
     {
-      tile_dest d;
-      tile_destination (&pl, &tiles[i], &d);
-      win_max = MAX (win_max, (size_t) (d.wx1 - d.wx0) * (d.wy1 - d.wy0) * 3);
-      dst_max = MAX (dst_max, (size_t) (d.dx1 - d.dx0) * (d.dy1 - d.dy0) * 3);
+      tile_dest *d = &dest[i];
+      tile_destination (&pl, &tiles[i], d);
+      win_max = MAX (win_max, (size_t) (d->wx1 - d->wx0) * (d->wy1 - d->wy0) * 3);
+      dst_max = MAX (dst_max, (size_t) (d->dx1 - d->dx0) * (d->dy1 - d->dy0) * 3);
       if (!pl.identity)
         scratch_max = MAX (scratch_max, dream_resample_2d_scratch_size (
-                             &pl.ry, d.dy0, d.dy1 - d.dy0, d.dx1 - d.dx0, 3));
+                             &pl.ry, d->dy0, d->dy1 - d->dy0, d->dx1 - d->dx0, 3));
       total += (double) tiles[i].in.w * tiles[i].in.h;
+      if (tiles[i].out.y != tiles[row_start].out.y)
+        row_start = i;
+      band_rows = MAX (band_rows, d->dy1 - dest[row_start].dy0);
     }
   state = pl.cls->state_new (pl.net, max_h, max_w, n_threads, error);
   if (!state)
@@ -363,7 +398,9 @@ dream_upscale (const dream_model *model, const dream_image *in,
   tin = dream_alloc ((size_t) max_w * max_h, 3 * sizeof (float), "upscale tile", error);
   tnat = tin ? dream_alloc ((size_t) max_w * max_h * s * s, 3 * sizeof (float),
                             "upscale tile", error) : NULL;
-  if (!tnat)
+  band = tnat ? dream_alloc ((size_t) band_rows * pl.DW, oc * sizeof (float),
+                             "upscale rows", error) : NULL;
+  if (!band)
     goto done;
   if (!pl.identity)
     {
@@ -379,17 +416,55 @@ dream_upscale (const dream_model *model, const dream_image *in,
   if (!dream_progress_step (&progress, 0.0, error))
     goto done;
 
-  /* Alpha first (quick), then the colour tiles add into zeroed channels. */
-  if (in->channels == 2 || in->channels == 4)
-    if (!upscale_alpha (in, out, error))
-      goto done;
-  const int oc = out->channels;
-  for (size_t p = 0; p < (size_t) pl.DW * pl.DH; p++)
-    memset (out->data + p * oc, 0, sizeof (float) * pl.cc);
-
-  for (int i = 0; i < n_tiles; i++)
+  const size_t row_floats = (size_t) pl.DW * oc;
+  int base = 0;     /* output row held in band row 0 */
+  int filled = 0;   /* rows [base, filled) hold sums; later ones are not set */
+  int emitted = 0;  /* rows before this one were handed over */
+  for (int i = 0; i <= n_tiles; i++)
     {
+      /* A new row of tiles (or the end): finish and hand over the rows
+       * no later tile touches, then slide the band. */
+      if (i == n_tiles || (i > 0 && tiles[i].out.y != tiles[i - 1].out.y) || i == 0)
+        {
+          int lo = i == n_tiles ? pl.DH : dest[i].dy0;
+          int hi = lo;
+          for (int k = i; k < n_tiles && tiles[k].out.y == tiles[i].out.y; k++)
+            hi = MAX (hi, dest[k].dy1);
+          if (lo > emitted)
+            {
+              float *rows = band + (size_t) (emitted - base) * row_floats;
+              int n = lo - emitted;
+              for (size_t p = 0; p < (size_t) n * pl.DW; p++)
+                for (int c = 0; c < pl.cc; c++)
+                  rows[p * oc + c] = CLAMP (rows[p * oc + c], 0.0f, 1.0f);
+              if (has_alpha)
+                alpha_rows (&ac, in, emitted, n, rows, oc);
+              if (!emit (user, emitted, n, rows))
+                {
+                  g_set_error_literal (error, DREAM_ERROR, DREAM_ERROR_CANCELLED, "Cancelled");
+                  goto done;
+                }
+              emitted = lo;
+            }
+          if (i == n_tiles)
+            break;
+          /* keep rows [lo, filled), clear new rows up to hi */
+          if (filled > lo)
+            memmove (band, band + (size_t) (lo - base) * row_floats,
+                     sizeof (float) * (size_t) (filled - lo) * row_floats);
+          else
+            filled = lo;
+          base = lo;
+          if (hi > filled)
+            {
+              memset (band + (size_t) (filled - base) * row_floats, 0,
+                      sizeof (float) * (size_t) (hi - filled) * row_floats);
+              filled = hi;
+            }
+        }
+
       const dream_tile *t = &tiles[i];
+      const tile_dest *d = &dest[i];
       dream_rect r = t->in;
       int th = round_up (r.h, a), tw = round_up (r.w, a);
       gather_tile (in, pl.cc, r, tin, th, tw);
@@ -399,18 +474,16 @@ dream_upscale (const dream_model *model, const dream_image *in,
 
       /* tnat (th*s, tw*s, 3) holds native pixels from (r.x*s, r.y*s) */
       const int nx0 = r.x * s, ny0 = r.y * s, nw = tw * s;
-      tile_dest d;
-      tile_destination (&pl, t, &d);
       const int cx0 = t->out.x * s, cx1 = (t->out.x + t->out.w) * s;
       const int cy0 = t->out.y * s, cy1 = (t->out.y + t->out.h) * s;
       if (pl.identity)
         {
-          for (int y = d.sy0; y < d.sy1; y++)
+          for (int y = d->sy0; y < d->sy1; y++)
             {
               float wy = dream_tile_blend_weight (cy0, cy1, pl.NH, pl.feather, y);
               const float *srow = tnat + (size_t) (y - ny0) * nw * 3;
-              float *orow = out->data + (size_t) y * pl.DW * oc;
-              for (int x = d.sx0; x < d.sx1; x++)
+              float *orow = band + (size_t) (y - base) * row_floats;
+              for (int x = d->sx0; x < d->sx1; x++)
                 add_pixel (orow + (size_t) x * oc, pl.cc, srow + (size_t) (x - nx0) * 3,
                            wy * dream_tile_blend_weight (cx0, cx1, pl.NW, pl.feather, x));
             }
@@ -418,29 +491,30 @@ dream_upscale (const dream_model *model, const dream_image *in,
       else
         {
           /* weighted window, zero outside the span */
-          const int ww = d.wx1 - d.wx0, wh = d.wy1 - d.wy0;
+          const int ww = d->wx1 - d->wx0, wh = d->wy1 - d->wy0;
           memset (win, 0, sizeof (float) * (size_t) ww * wh * 3);
-          for (int y = d.sy0; y < d.sy1; y++)
+          for (int y = d->sy0; y < d->sy1; y++)
             {
               float wy = dream_tile_blend_weight (cy0, cy1, pl.NH, pl.feather, y);
               const float *srow = tnat + (size_t) (y - ny0) * nw * 3;
-              float *wrow = win + (size_t) (y - d.wy0) * ww * 3;
-              for (int x = d.sx0; x < d.sx1; x++)
+              float *wrow = win + (size_t) (y - d->wy0) * ww * 3;
+              for (int x = d->sx0; x < d->sx1; x++)
                 {
                   float wv = wy * dream_tile_blend_weight (cx0, cx1, pl.NW, pl.feather, x);
                   const float *sp = srow + (size_t) (x - nx0) * 3;
-                  float *wp = wrow + (size_t) (x - d.wx0) * 3;
+                  float *wp = wrow + (size_t) (x - d->wx0) * 3;
                   wp[0] = wv * sp[0];
                   wp[1] = wv * sp[1];
                   wp[2] = wv * sp[2];
                 }
             }
-          const int dw = d.dx1 - d.dx0, dh = d.dy1 - d.dy0;
-          dream_resample_2d (&pl.rx, &pl.ry, win, d.wx0, d.wy0, ww, 3,
-                             d.dx0, d.dy0, dw, dh, dst, scratch);
+          const int dw = d->dx1 - d->dx0, dh = d->dy1 - d->dy0;
+          dream_resample_2d (&pl.rx, &pl.ry, win, d->wx0, d->wy0, ww, 3,
+                             d->dx0, d->dy0, dw, dh, dst, scratch);
           for (int y = 0; y < dh; y++)
             {
-              float *orow = out->data + ((size_t) (d.dy0 + y) * pl.DW + d.dx0) * oc;
+              float *orow = band + (size_t) (d->dy0 + y - base) * row_floats
+                            + (size_t) d->dx0 * oc;
               const float *drow = dst + (size_t) y * dw * 3;
               for (int x = 0; x < dw; x++)
                 add_pixel (orow + (size_t) x * oc, pl.cc, drow + (size_t) x * 3, 1.0f);
@@ -448,12 +522,6 @@ dream_upscale (const dream_model *model, const dream_image *in,
         }
     }
 
-  for (size_t p = 0; p < (size_t) pl.DW * pl.DH; p++)
-    for (int c = 0; c < pl.cc; c++)
-      {
-        float *v = out->data + p * oc + c;
-        *v = CLAMP (*v, 0.0f, 1.0f);
-      }
   /* the steps' fractions need not add up to exactly 1: say it once */
   progress.done = progress.total;
   ok = dream_progress_step (&progress, 0.0, error);
@@ -466,9 +534,53 @@ done:
   g_free (win);
   g_free (dst);
   g_free (scratch);
+  g_free (band);
+  g_free (dest);
+  alpha_clear (&ac);
   dream_resampler_clear (&pl.rx);
   dream_resampler_clear (&pl.ry);
   dream_pool_free (pool);
   g_free (tiles);
   return ok;
+}
+
+gboolean
+dream_upscale_rows (const dream_model *model, const dream_image *in,
+                    const dream_upscale_params *params,
+                    dream_upscale_rows_func rows, gpointer user, GError **error)
+{
+  if (!rows)
+    {
+      g_set_error_literal (error, DREAM_ERROR, DREAM_ERROR_INVALID_ARGUMENT,
+                           "Upscale: no function to receive the rows");
+      return FALSE;
+    }
+  if (!check_args (model, in, NULL, params, error))
+    return FALSE;
+  return upscale_rows (model, in, params, rows, user, error);
+}
+
+static gboolean
+copy_rows (gpointer user, int y, int n_rows, const float *rows)
+{
+  dream_image *out = user;
+  memcpy (out->data + (size_t) y * out->width * out->channels, rows,
+          sizeof (float) * (size_t) n_rows * out->width * out->channels);
+  return TRUE;
+}
+
+gboolean
+dream_upscale (const dream_model *model, const dream_image *in,
+               dream_image *out, const dream_upscale_params *params,
+               GError **error)
+{
+  if (!out)
+    {
+      g_set_error_literal (error, DREAM_ERROR, DREAM_ERROR_INVALID_ARGUMENT,
+                           "Upscale: missing image");
+      return FALSE;
+    }
+  if (!check_args (model, in, out, params, error))
+    return FALSE;
+  return upscale_rows (model, in, params, copy_rows, out, error);
 }
