@@ -12,10 +12,12 @@
  *
  * Threads: functions taking a dream_pool split their work into tasks on
  * it (and must not be called from inside a pool task); pool may be NULL
- * for a serial run. The split never changes the result: each output
- * element is computed by exactly one task with the same summation order
- * whatever the thread count, so results are bit-identical for 1 or N
- * threads.
+ * for a serial run. Each output element is computed by exactly one task,
+ * so results are deterministic for a given thread count. Layer norm and
+ * attention do not even depend on it (their blocks are fixed); a linear
+ * layer's blocks follow the thread count, and OpenBLAS may then pick a
+ * different kernel for a block, so its last bits can differ between
+ * thread counts.
  */
 #ifndef DREAM_NN_H
 #define DREAM_NN_H
@@ -58,11 +60,11 @@ typedef struct {
 
 /* y (n, out) [row stride ldy] = act (x (n, in) [row stride ldx] · Wᵀ + b),
  * or, with accumulate, y += x · Wᵀ + b (a residual connection; act must
- * then be NONE). The rows × columns of y are cut into blocks (at most 128
- * rows; columns split only when there are too few row blocks to feed the
- * threads) and each block is one single-threaded GEMM on the pool, with
- * the bias and activation applied while it is in cache. x and y must not
- * overlap. */
+ * then be NONE). The rows × columns of y are cut into blocks (128 to 1024
+ * rows, about four per thread; columns split only when there are too few
+ * row blocks to feed the threads) and each block is one single-threaded
+ * GEMM on the pool, with the bias and activation applied while it is in
+ * cache. x and y must not overlap. */
 void dream_linear (const dream_linear_w *l, const float *x, int n, int ldx,
                    float *y, int ldy, dream_nn_act act, gboolean accumulate,
                    dream_pool *pool);
