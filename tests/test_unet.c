@@ -181,6 +181,28 @@ test_group_norm (void)
   g_rand_free (r);
 }
 
+
+static void
+test_silu (void)
+{
+  const int n = 20001;
+  float *x = g_new (float, n), *y = g_new (float, n);
+  for (int i = 0; i < n; i++)
+    x[i] = y[i] = (float) ((i - n / 2) * 0.01);   /* −100 .. 100 */
+  dream_silu (y, n);
+  double worst = 0.0;
+  for (int i = 0; i < n; i++)
+    {
+      double ref = x[i] / (1.0 + exp (-(double) x[i]));
+      /* relative, or absolute for the values that underflow (x < −87) */
+      worst = MAX (worst, fabs (y[i] - ref) / MAX (fabs (ref), 1e-20));
+    }
+  g_test_message ("silu on [-100, 100]: max relative error %.3g", worst);
+  g_assert_cmpfloat (worst, <, 1e-6);
+  g_free (x);
+  g_free (y);
+}
+
 static void
 test_geglu (void)
 {
@@ -1091,6 +1113,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/unet/group-norm", test_group_norm);
+  g_test_add_func ("/unet/silu", test_silu);
   g_test_add_func ("/unet/geglu", test_geglu);
   g_test_add_func ("/unet/conv-oihw", test_conv_oihw);
   g_test_add_func ("/unet/sd-attention", test_sd_attention);

@@ -11,12 +11,11 @@
  *   out_h[rows] (R, d) = s v_h / rowsum             GEMM
  *
  * The softmax pass is compiled for AVX-512, AVX2+FMA and the baseline,
- * picked at run time (GCC target_clones), with an exp that vectorises: a
- * Cody–Waite reduction to [−ln2/2, ln2/2] and the Taylor polynomial to
- * degree 7 (relative error ~1 ulp), scaled by 2ⁿ through the exponent
- * bits.
+ * picked at run time (GCC target_clones), with an exp that vectorises
+ * (vexp.h).
  */
 #include "ops/unet_ops.h"
+#include "ops/vexp.h"
 
 #include <math.h>
 #include <string.h>
@@ -34,31 +33,6 @@ size_t
 dream_sd_attention_scratch_size (int n_q, int n_k)
 {
   return (size_t) block_rows (n_q, n_k) * MAX (n_k, 1);
-}
-
-/* exp(x) for x <= 0 (softmax arguments); 0 below −87.3 */
-static inline float
-exp_neg (float x)
-{
-  const float log2e = 1.44269504f, ln2_hi = 0.693145752f, ln2_lo = 1.42860677e-6f;
-  const float shifter = 12582912.0f;   /* 1.5·2²³: adding it rounds to an integer */
-  float xc = x < -87.3f ? -87.3f : x;
-  float n = (xc * log2e + shifter) - shifter;
-  float r = (xc - n * ln2_hi) - n * ln2_lo;
-  /* Taylor series to r⁷: the next term is below 1e-8 on |r| <= ln2/2 */
-  float p = 1.0f / 5040.0f;
-  p = p * r + 1.0f / 720.0f;
-  p = p * r + 1.0f / 120.0f;
-  p = p * r + 1.0f / 24.0f;
-  p = p * r + 1.0f / 6.0f;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
-  gint32 e = ((gint32) n + 127) << 23;
-  float scale;
-  memcpy (&scale, &e, 4);
-  float v = p * scale;
-  return x < -87.3f ? 0.0f : v;
 }
 
 /* Each row of s (rows, n): s = exp(s − max), inv_sum[i] = 1 / Σ. */
@@ -87,7 +61,7 @@ softmax_rows (float *s, int rows, int n, float *inv_sum)
       for (c = 0; c + LANES <= n; c += LANES)
         for (int l = 0; l < LANES; l++)
           {
-            float e = exp_neg (si[c + l] - m);
+            float e = dream_vexp_neg (si[c + l] - m);
             si[c + l] = e;
             sm[l] += e;
           }
@@ -96,7 +70,7 @@ softmax_rows (float *s, int rows, int n, float *inv_sum)
         sum += sm[l];
       for (int t = c; t < n; t++)
         {
-          float e = exp_neg (si[t] - m);
+          float e = dream_vexp_neg (si[t] - m);
           si[t] = e;
           sum += e;
         }

@@ -82,8 +82,10 @@ void dream_timestep_embedding (float t, int dim, float *out);
  *   (Upsample's interpolate + conv without the enlarged map).
  * y (batch, oh, ow, out) from x (batch, h, w, in); scratch holds
  * dream_pool_n_threads(pool) blocks of dream_conv_oihw_scratch_size(). */
+enum { DREAM_CONV_MAX_K = 7 };
+
 typedef struct {
-  int in_ch, out_ch, k;
+  int in_ch, out_ch, k;  /* k odd, <= DREAM_CONV_MAX_K */
   const float *w;     /* (out_ch, in_ch, k, k) */
   const float *b;     /* (out_ch) or NULL */
 } dream_conv_oihw;
