@@ -480,6 +480,86 @@ test_euler_karras (void)
             TRUE);
 }
 
+
+/* Progress moves with every UNet block and a cancel stops the loop
+ * within the step it came in. */
+typedef struct { double cancel_at, last; int calls; gboolean monotonic; } progress_probe;
+
+static gboolean
+probe_progress (gpointer user, double f)
+{
+  progress_probe *p = user;
+  if (f < p->last)
+    p->monotonic = FALSE;
+  p->last = f;
+  p->calls++;
+  return f < p->cancel_at;
+}
+
+static void
+test_progress_and_cancel (void)
+{
+  dream_st_file *io = open_golden ("sampling", "io.safetensors");
+  dream_st_file *uf = open_golden ("unet_sd1", "model.safetensors");
+  if (!io || !uf)
+    {
+      g_test_skip ("golden data not found");
+      dream_st_close (io);
+      dream_st_close (uf);
+      return;
+    }
+  GError *error = NULL;
+  dream_ldm_config cfg;
+  dream_ldm_config_init (&cfg);
+  g_assert_true (dream_ldm_config_load_metadata (&cfg, uf, &error));
+  dream_unet *unet = dream_unet_load (uf, &cfg, &error);
+  float *c = read_all (io, "c", NULL), *uc = read_all (io, "uc", NULL);
+  float *x = read_nhwc (io, "x_T", 4, 8, 8, NULL);
+  dream_pool *pool = dream_pool_new (2);
+  dream_schedule sch;
+  g_assert_true (dream_schedule_init_linear (&sch, 1000, 0.00085, 0.012, &error));
+  for (int k = 0; k < 2; k++)
+    {
+      dream_guided g;
+      g_assert_true (dream_guided_init (&g, unet, 2, 8, 8, c, uc, 77, 7.5f, NULL, pool, &error));
+      progress_probe probe = { k ? 0.3 : 2.0, 0.0, 0, TRUE };
+      dream_progress progress;
+      const int steps = 5, blocks = dream_unet_n_blocks (unet);
+      dream_progress_init (&progress, probe_progress, &probe, (double) steps * blocks);
+      g.progress = &progress;
+      g.work_per_eval = blocks;
+      dream_sampler s = { &sch, DREAM_PREDICTION_EPS, (size_t) 2 * 8 * 8 * 4, dream_guided_model,
+                          &g, NULL, NULL };
+      float sig[6];
+      dream_sigmas_karras (&sch, steps, 7.0, sig);
+      float *xx = g_memdup2 (x, sizeof (float) * 2 * 8 * 8 * 4);
+      gboolean ok = dream_sample_euler (&s, sig, steps, xx, &error);
+      g_assert_true (probe.monotonic);
+      if (k == 0)
+        {
+          g_assert_true (ok);
+          g_assert_cmpfloat (fabs (probe.last - 1.0), <, 1e-9);
+          g_assert_cmpint (probe.calls, ==, steps * blocks);
+        }
+      else
+        {
+          g_assert_false (ok);
+          g_assert_error (error, DREAM_ERROR, DREAM_ERROR_CANCELLED);
+          g_assert_cmpfloat (probe.last, <, 0.3 + 1.0 / (steps * blocks) + 1e-9);
+          g_clear_error (&error);
+        }
+      g_free (xx);
+      dream_guided_clear (&g);
+    }
+  dream_schedule_clear (&sch);
+  dream_pool_free (pool);
+  dream_unet_free (unet);
+  dream_ldm_config_clear (&cfg);
+  g_free (c); g_free (uc); g_free (x);
+  dream_st_close (io);
+  dream_st_close (uf);
+}
+
 /* The same loops through `dream sample`, the command other checks use. */
 static void
 run_cli (const char *sampler, const char *tag, const char *unet_dir, const char *prediction)
@@ -565,6 +645,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sampling/ddim-v", test_ddim_v);
   g_test_add_func ("/sampling/euler", test_euler);
   g_test_add_func ("/sampling/euler-karras", test_euler_karras);
+  g_test_add_func ("/sampling/progress-and-cancel", test_progress_and_cancel);
   g_test_add_func ("/sampling/cli-ddim", test_cli_ddim);
   g_test_add_func ("/sampling/cli-ddim-v", test_cli_ddim_v);
   g_test_add_func ("/sampling/cli-euler-karras", test_cli_euler_karras);
