@@ -40,6 +40,7 @@
 
 #include "io/ldm_config.h"
 #include "io/safetensors.h"
+#include "models/sd_common.h"
 #include "models/unet.h"
 #include "models/vae.h"
 #include "sched/sampler.h"
@@ -314,8 +315,10 @@ cmd_sample (int argc, char **argv)
   if (!ok)
     goto out;
 
-  /* decode */
+  /* decode, with the UNet's weights out of memory first */
   const int f = vae ? vae->factor : 8, H = h * f, W = w * f;
+  dream_guided_clear (&g);
+  dream_sd_release_tensors (mf, unet->prefix);
   if (vae)
     {
       for (size_t k = 0; k < per; k++)

@@ -8,6 +8,8 @@
 #include <math.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 /* ---- loading --------------------------------------------------------------- */
 
@@ -104,6 +106,24 @@ dream_sd_load_norm (dream_sd_loader *L, dream_wb *wb, const char *base, const ch
 {
   wb->w = dream_sd_want (L, 1, DREAM_SD_SHAPE (c), "%s%s.weight", base, name);
   wb->b = dream_sd_want (L, 1, DREAM_SD_SHAPE (c), "%s%s.bias", base, name);
+}
+
+void
+dream_sd_release_tensors (const dream_st_file *file, const char *prefix)
+{
+  const size_t page = (size_t) sysconf (_SC_PAGESIZE);
+  const size_t plen = strlen (prefix);
+  for (int i = 0; i < dream_st_count (file); i++)
+    {
+      const dream_st_tensor *t = dream_st_get (file, i);
+      if (strncmp (t->name, prefix, plen) != 0 || t->n_bytes < page)
+        continue;
+      /* whole pages inside the tensor only */
+      guintptr a = ((guintptr) t->data + page - 1) & ~(guintptr) (page - 1);
+      guintptr b = ((guintptr) t->data + t->n_bytes) & ~(guintptr) (page - 1);
+      if (b > a)
+        madvise ((void *) a, b - a, MADV_DONTNEED);
+    }
 }
 
 /* ---- running --------------------------------------------------------------- */

@@ -60,6 +60,14 @@ void dream_sd_load_linear (dream_sd_loader *L, dream_wb *wb, const char *base,
 void dream_sd_load_norm (dream_sd_loader *L, dream_wb *wb, const char *base,
                          const char *name, int c);
 
+/* Gives back the memory of the file's tensors whose names start with
+ * prefix (e.g. the UNet's "model.diffusion_model." before the VAE runs):
+ * their pages of the read-only mapping are dropped (madvise DONTNEED)
+ * and come back from the page cache if touched again, so nothing breaks;
+ * peak resident memory is what drops. Pages shared with other tensors
+ * are dropped too and simply re-read. */
+void dream_sd_release_tensors (const dream_st_file *file, const char *prefix);
+
 /* ---- running --------------------------------------------------------------- */
 
 enum { DREAM_SD_MAPS = 3 };
