@@ -744,6 +744,65 @@ test_sd_prefixes (void)
   remove_file_and_dir (path);
 }
 
+static void
+test_config_files (void)
+{
+  /* Without the metadata config the tiny model's 4 text heads cannot be
+   * guessed (32 / 64 = 0); NAME.json next to the file gives them, a
+   * config.json beside a file not named model.safetensors is not read,
+   * and a metadata "config" that is not JSON is somebody else's. */
+  char *path = golden_model ();
+  dream_st_file *file;
+  dream_clip *clip = load_clip (path, &file);
+  char *dir = g_path_get_dirname (path);
+  char *m = g_build_filename (dir, "tiny.safetensors", NULL);
+  char *own = g_build_filename (dir, "tiny.json", NULL);
+  char *shared = g_build_filename (dir, "config.json", NULL);
+  dream_st_out t[128];
+  int n = copy_tensors (file, keep_name, t);
+  const char *meta[] = { "config", "model: {not json", NULL };
+  g_assert_true (dream_st_write (m, t, n, meta, NULL));
+  free_tensors (t, n);
+  GError *error = NULL;
+  dream_st_file *f = dream_st_open (m, &error);
+  g_assert_null (dream_clip_net_load (f, m, NULL, &error));
+  g_assert_error (error, DREAM_ERROR, DREAM_ERROR_MODEL);
+  g_test_message ("no hints: %s", error->message);
+  g_clear_error (&error);
+
+  g_assert_true (g_file_set_contents (shared, "{\"transformer_heads\": 3}", -1, NULL));
+  g_assert_true (g_file_set_contents (own, "{\"embed_dim\": 32, \"transformer_heads\": 4, "
+                                      "\"vision_width\": 64, \"vision_layers\": 2}", -1, NULL));
+  dream_clip *c = dream_clip_net_load (f, m, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (c->text->stack.heads, ==, 4);
+  g_assert_cmpint (c->vision->stack.heads, ==, 1);
+  dream_st_file *io = open_io ();
+  check_last_hidden (c, io);
+  dream_clip_net_free (c);
+
+  /* an explicit config wins, and must be valid */
+  g_assert_true (g_file_set_contents (shared, "{\"text_config\": {\"num_attention_heads\": 8,"
+                                      " \"hidden_act\": \"gelu\"}}", -1, NULL));
+  c = dream_clip_net_load (f, m, shared, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (c->text->stack.heads, ==, 8);
+  g_assert_cmpint (c->text->stack.act, ==, DREAM_NN_ACT_GELU);
+  dream_clip_net_free (c);
+  g_assert_true (g_file_set_contents (shared, "{\"activation\": \"tanh\"}", -1, NULL));
+  g_assert_null (dream_clip_net_load (f, m, shared, &error));
+  g_assert_error (error, DREAM_ERROR, DREAM_ERROR_MODEL);
+  g_clear_error (&error);
+
+  dream_st_close (io);
+  dream_st_close (f);
+  dream_clip_net_free (clip);
+  dream_st_close (file);
+  g_unlink (m); g_unlink (own); g_unlink (shared);
+  g_free (m); g_free (own); g_free (shared); g_free (dir);
+  remove_file_and_dir (path);
+}
+
 /* Writes tensors as F16 (the engine widens them per layer on use). */
 static void
 write_f16 (const char *path, const dream_st_out *t, int n, const char *config)
@@ -1018,6 +1077,7 @@ main (int argc, char **argv)
   g_test_add_func ("/clip/logits-golden", test_logits_golden);
   g_test_add_func ("/clip/hf-layout", test_hf_layout);
   g_test_add_func ("/clip/sd-prefixes", test_sd_prefixes);
+  g_test_add_func ("/clip/config-files", test_config_files);
   g_test_add_func ("/clip/f16-weights", test_f16_weights);
   g_test_add_func ("/clip/preprocess-pillow", test_preprocess_pillow);
   g_test_add_func ("/clip/run-net-cli", test_run_net_cli);

@@ -236,10 +236,10 @@ gboolean dream_upscale_rows (const dream_model *model,
  * visual....) or the Hugging Face layout (text_model..., vision_model...),
  * F32, F16 or BF16, with or without metadata. Sizes come from the
  * tensors; head counts and the activation from the file's metadata or a
- * config.json next to it (see engine/models/clip.h), else the OpenAI
- * rules. The tokenizer is the bundled CLIP BPE vocabulary. Captions are
- * cut to 77 tokens (the context of every CLIP model); results say which
- * were cut. */
+ * NAME.json next to NAME.safetensors (see engine/models/clip.h), else the
+ * OpenAI rules. The tokenizer is the bundled CLIP BPE vocabulary.
+ * Captions are cut to 77 tokens (the context of every CLIP model);
+ * results say which were cut. */
 
 /* Loads a CLIP model (arch "clip"); config_path (JSON, may be NULL)
  * overrides the file's own hints. NULL + DREAM_ERROR_MODEL if the file

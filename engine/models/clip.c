@@ -181,6 +181,24 @@ parse_yaml (const char *path, dream_clip_hints *h, GError **error)
   return ok;
 }
 
+/* A config next to the model that turns out not to be a usable JSON
+ * object is skipped: it may belong to something else. */
+static void
+try_sidecar (const char *path, dream_clip_hints *h)
+{
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    return;
+  dream_clip_hints copy = *h;
+  GError *local = NULL;
+  if (!parse_json_file (path, &copy, &local))
+    {
+      g_debug ("ignoring %s: %s", path, local->message);
+      g_error_free (local);
+      return;
+    }
+  *h = copy;
+}
+
 gboolean
 dream_clip_hints_read (const dream_st_file *file, const char *model_path,
                        const char *config_path, dream_clip_hints *h,
@@ -188,8 +206,21 @@ dream_clip_hints_read (const dream_st_file *file, const char *model_path,
 {
   *h = (dream_clip_hints) { .act = -1, .vision_act = -1 };
   const char *cfg = dream_st_metadata (file, "config");
-  if (cfg && !parse_json_text (cfg, -1, "metadata \"config\"", h, error))
-    return FALSE;
+  if (cfg)
+    {
+      /* not ours if it is not a JSON object (other tools use the key) */
+      JsonParser *parser = json_parser_new ();
+      JsonNode *root = json_parser_load_from_data (parser, cfg, -1, NULL)
+                       ? json_parser_get_root (parser) : NULL;
+      gboolean ok = !root || !JSON_NODE_HOLDS_OBJECT (root)
+                    || parse_config (json_node_get_object (root), h, error);
+      g_object_unref (parser);
+      if (!ok)
+        {
+          g_prefix_error (error, "metadata \"config\": ");
+          return FALSE;
+        }
+    }
   const char *k;
   if ((k = dream_st_metadata (file, "text_heads")))
     h->text_heads = atoi (k);
@@ -200,25 +231,44 @@ dream_clip_hints_read (const dream_st_file *file, const char *model_path,
 
   if (model_path)
     {
+      /* NAME.json next to NAME.safetensors; config.json and
+       * open_clip_config.json only beside the names Hugging Face
+       * repositories and diffusers folders give their weights, so that a
+       * config.json in a shared models folder is not applied to all. */
       char *dir = g_path_get_dirname (model_path);
-      const char *names[] = { "config.json", "open_clip_config.json" };
-      for (size_t i = 0; i < G_N_ELEMENTS (names); i++)
+      char *base = g_path_get_basename (model_path);
+      char *dot = strrchr (base, '.');
+      char *stem = dot ? g_strndup (base, dot - base) : g_strdup (base);
+      char *own = g_strconcat (stem, ".json", NULL);
+      char *p = g_build_filename (dir, own, NULL);
+      try_sidecar (p, h);
+      g_free (p);
+      if (!strcmp (stem, "model") || !strcmp (stem, "open_clip_model")
+          || !strcmp (stem, "open_clip_pytorch_model") || !strcmp (stem, "diffusion_pytorch_model"))
         {
-          char *p = g_build_filename (dir, names[i], NULL);
-          gboolean ok = !g_file_test (p, G_FILE_TEST_IS_REGULAR) || parse_json_file (p, h, error);
-          g_free (p);
-          if (!ok)
+          const char *names[] = { "config.json", "open_clip_config.json" };
+          for (size_t i = 0; i < G_N_ELEMENTS (names); i++)
             {
-              g_free (dir);
-              return FALSE;
+              p = g_build_filename (dir, names[i], NULL);
+              try_sidecar (p, h);
+              g_free (p);
             }
         }
-      g_free (dir);
+      g_free (own); g_free (stem); g_free (base); g_free (dir);
       char *yaml = config_path ? NULL : dream_ldm_config_find_yaml (model_path);
-      gboolean ok = !yaml || parse_yaml (yaml, h, error);
-      g_free (yaml);
-      if (!ok)
-        return FALSE;
+      if (yaml)
+        {
+          dream_clip_hints copy = *h;
+          GError *local = NULL;
+          if (parse_yaml (yaml, &copy, &local))
+            *h = copy;
+          else
+            {
+              g_debug ("ignoring %s: %s", yaml, local->message);
+              g_error_free (local);
+            }
+          g_free (yaml);
+        }
     }
   if (config_path)
     {

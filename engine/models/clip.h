@@ -12,8 +12,11 @@
  *   2. the file's __metadata__: "config" holding one of the JSON forms of
  *      point 3, and/or the keys "text_heads", "vision_heads",
  *      "activation" ("quick_gelu" or "gelu");
- *   3. a config.json or open_clip_config.json next to the file, in any of
- *      the forms: OpenAI's build_model arguments ({"transformer_heads",
+ *   3. a config next to the file: NAME.json beside NAME.safetensors, and
+ *      config.json / open_clip_config.json beside a file named as Hugging
+ *      Face repositories and diffusers folders name it (model.safetensors,
+ *      open_clip_model.safetensors), or the LDM NAME.yaml (see 4); one
+ *      that cannot be read as such is skipped. JSON in any of the forms: OpenAI's build_model arguments ({"transformer_heads",
  *      "vision_width", ...}: QuickGELU, vision heads = vision_width / 64),
  *      open_clip's model config ({"quick_gelu", "text_cfg": {"heads"},
  *      "vision_cfg": {"width", "head_width"}}, maybe inside
