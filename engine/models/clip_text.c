@@ -140,10 +140,14 @@ dream_clip_stack_load (dream_clip_stack *st, const dream_st_file *file,
     }
   if (heads < 1 || width % heads != 0)
     {
+      char *what = heads < 1 ? g_strdup_printf ("cannot tell the attention head count of width %d",
+                                                width)
+                             : g_strdup_printf ("%d attention heads do not divide the width %d",
+                                                heads, width);
       g_set_error (error, DREAM_ERROR, DREAM_ERROR_MODEL,
-                   "%d attention heads do not divide the width %d (%s); give the "
-                   "head count in the file's metadata or a config.json",
-                   heads, width, prefix);
+                   "%s (%s); give the head count in the file's metadata or in "
+                   "NAME.json beside NAME.safetensors", what, prefix);
+      g_free (what);
       return FALSE;
     }
   char *fc1 = g_strdup_printf ("%s0.%s", prefix, names[12]);
