@@ -803,6 +803,34 @@ test_config_files (void)
   remove_file_and_dir (path);
 }
 
+/* float -> IEEE half, round to nearest even (normal range and zero
+ * only: the model's weights are far from the limits). */
+static guint16
+to_half (float f)
+{
+  guint32 x;
+  memcpy (&x, &f, 4);
+  guint32 sign = (x >> 16) & 0x8000, mant = x & 0x7FFFFF;
+  int exp = (int) ((x >> 23) & 0xFF) - 127 + 15;
+  if ((x & 0x7FFFFFFF) == 0 || exp <= 0)
+    return (guint16) sign;                      /* zero (or flushed tiny) */
+  guint32 h = (guint32) exp << 10 | mant >> 13;
+  guint32 rest = mant & 0x1FFF;
+  if (rest > 0x1000 || (rest == 0x1000 && (h & 1)))
+    h++;
+  return (guint16) (sign | h);
+}
+
+static float
+from_half (guint16 h)
+{
+  guint32 sign = (guint32) (h & 0x8000) << 16, e = (h >> 10) & 0x1F, m = h & 0x3FF;
+  guint32 x = e == 0 ? sign : sign | (e - 15 + 127) << 23 | m << 13;
+  float f;
+  memcpy (&f, &x, 4);
+  return f;
+}
+
 /* Writes tensors as F16 (the engine widens them per layer on use). */
 static void
 write_f16 (const char *path, const dream_st_out *t, int n, const char *config)
@@ -837,7 +865,7 @@ write_f16 (const char *path, const dream_st_out *t, int n, const char *config)
         count *= (size_t) t[i].shape[k];
       for (size_t j = 0; j < count; j++)
         {
-          _Float16 v = (_Float16) t[i].data[j];
+          guint16 v = GUINT16_TO_LE (to_half (t[i].data[j]));
           g_byte_array_append (b, (const guint8 *) &v, 2);
         }
     }
@@ -867,7 +895,7 @@ test_f16_weights (void)
       for (int k = 0; k < t[i].n_dims; k++)
         count *= (size_t) t[i].shape[k];
       for (size_t j = 0; j < count; j++)
-        ((float *) t[i].data)[j] = (float) (_Float16) t[i].data[j];
+        ((float *) t[i].data)[j] = from_half (to_half (t[i].data[j]));
     }
   const char *meta[] = { "config", config, NULL };
   g_assert_true (dream_st_write (p32, t, n, meta, NULL));
