@@ -13,6 +13,13 @@
 # other load, so CPU times (process user+sys of the cheapest run) are
 # printed too. Prints best and median of each, the ratio torch/dream
 # (above 1 = the engine is faster) and each one's peak resident memory.
+#
+# Debian's PyTorch does its matrix products (linear layers, attention) in
+# the system OpenBLAS, whose 0.3.21 falls back to SSE3 kernels on recent
+# Xeons unless told the core type (5x slower; see engine/ops/gemm.c). The
+# engine picks the kernel from the CPU flags itself; for a fair race
+# PyTorch gets the same choice through OPENBLAS_CORETYPE (an existing
+# value is kept). Its convolutions run in oneDNN either way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ckpt=${1:?usage: bench/compare_sd.sh CKPT [ROUNDS] [THREADS...]}; shift
@@ -26,6 +33,15 @@ stats() {  # "best median" of the numbers on stdin
   sort -g | awk '{v[NR]=$1} END {m = NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2; printf "%.3f %.3f\n", v[1], m}'
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
+if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+  flags=$(grep -m1 '^flags' /proc/cpuinfo)
+  if [[ $flags == *avx512f* && $flags == *avx512bw* && $flags == *avx512vl* && $flags == *avx512dq* ]]; then
+    export OPENBLAS_CORETYPE=SkylakeX
+  elif [[ $flags == *avx2* && $flags == *fma* ]]; then
+    export OPENBLAS_CORETYPE=Haswell
+  fi
+fi
+echo "PyTorch's OpenBLAS kernel: ${OPENBLAS_CORETYPE:-automatic}"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for what in unet vae; do
