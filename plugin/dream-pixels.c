@@ -15,7 +15,8 @@
 #include "dream-pixels.h"
 
 typedef struct {
-  const dream_pixels_denoise_args *args;
+  dream_progress_func progress;  /* the caller's; may be NULL */
+  gpointer progress_user;
   double cancel_at;      /* test hook; > 1 when unset */
   double last;           /* last fraction seen */
   gboolean cancelled;
@@ -32,7 +33,7 @@ progress_cb (gpointer user, double fraction)
       st->cancelled = TRUE;
       return FALSE;
     }
-  if (st->args->progress && !st->args->progress (st->args->progress_user, fraction))
+  if (st->progress && !st->progress (st->progress_user, fraction))
     {
       st->cancelled = TRUE;
       return FALSE;
@@ -53,6 +54,30 @@ test_cancel_at (void)
   if (end == s || !isfinite (v))
     return 2.0;
   return v;
+}
+
+static void
+progress_state_init (progress_state *st, dream_progress_func progress,
+                     gpointer progress_user)
+{
+  st->progress = progress;
+  st->progress_user = progress_user;
+  st->cancel_at = test_cancel_at ();
+  st->last = -1.0;
+  st->cancelled = FALSE;
+}
+
+/* An engine that finished without reporting the end still gets the end
+ * reported, so that the caller's bar and the test hook see it. */
+static gboolean
+progress_finish (progress_state *st, GError **error)
+{
+  if (st->last < 1.0 && !progress_cb (st, 1.0))
+    {
+      g_set_error (error, DREAM_ERROR, DREAM_ERROR_CANCELLED, "Cancelled.");
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /* "color" / "gray" (or "grey") name a bundled model; anything else is a
@@ -157,10 +182,7 @@ dream_pixels_denoise (GeglBuffer *src,
                        GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
     }
 
-  st.args = args;
-  st.cancel_at = test_cancel_at ();
-  st.last = -1.0;
-  st.cancelled = FALSE;
+  progress_state_init (&st, args->progress, args->progress_user);
 
   p = dream_denoise_default_params ();
   p.sigma = args->sigma;
@@ -174,13 +196,8 @@ dream_pixels_denoise (GeglBuffer *src,
     if (!dream_denoise (model, &im_in, &im_out, &p, &used, error))
       goto out;
   }
-  /* An engine that finished without reporting the end still gets the
-   * end reported, so that the caller's bar and the test hook see it. */
-  if (st.last < 1.0 && !progress_cb (&st, 1.0))
-    {
-      g_set_error (error, DREAM_ERROR, DREAM_ERROR_CANCELLED, "Cancelled.");
-      goto out;
-    }
+  if (!progress_finish (&st, error))
+    goto out;
 
   /* colour = denoised colour; alpha = source alpha × selection */
   for (i = 0; i < n; i++)
@@ -207,5 +224,149 @@ out:
   g_free (sel);
   if (model)
     dream_model_free (model);
+  return result;
+}
+
+/* ---- upscaling --------------------------------------------------------- */
+
+/* "photo" / "anime" / "fast" name a bundled network (the file for the
+ * factor); anything else is a path to a model file. */
+static dream_model *
+load_upscale_model (const char *model, double scale, GError **error)
+{
+  const char *choice = (model && *model) ? model : "photo";
+  gboolean builtin = g_ascii_strcasecmp (choice, "photo") == 0
+                     || g_ascii_strcasecmp (choice, "anime") == 0
+                     || g_ascii_strcasecmp (choice, "fast") == 0;
+  char *path;
+  dream_model *m;
+
+  if (builtin)
+    {
+      char *lower = g_ascii_strdown (choice, -1);
+      path = dream_upscale_model_find (lower, scale, error);
+      g_free (lower);
+    }
+  else if (g_file_test (choice, G_FILE_TEST_IS_REGULAR))
+    path = g_strdup (choice);
+  else
+    {
+      g_set_error (error, DREAM_ERROR, DREAM_ERROR_INVALID_ARGUMENT,
+                   "Unknown upscaling model \"%s\": use photo, anime, fast, "
+                   "or the path of a model file.", choice);
+      return NULL;
+    }
+  if (!path)
+    return NULL;
+  m = dream_model_load (path, error);
+  if (m && dream_upscale_native_scale (m) == 0)
+    {
+      g_set_error (error, DREAM_ERROR, DREAM_ERROR_MODEL,
+                   "%s is a \"%s\" model, not a super-resolution network.",
+                   path, dream_model_get_arch (m));
+      dream_model_free (m);
+      m = NULL;
+    }
+  g_free (path);
+  return m;
+}
+
+typedef struct {
+  GeglBuffer *dst;
+  const Babl *fmt;
+  int width;
+} upscale_sink;
+
+static gboolean
+upscale_rows_cb (gpointer user, int y, int n_rows, const float *rows)
+{
+  upscale_sink *sink = user;
+
+  gegl_buffer_set (sink->dst, GEGL_RECTANGLE (0, y, sink->width, n_rows), 0,
+                   sink->fmt, rows, GEGL_AUTO_ROWSTRIDE);
+  return TRUE;
+}
+
+GeglBuffer *
+dream_pixels_upscale (GeglBuffer *src,
+                      gboolean grey,
+                      gboolean alpha,
+                      const dream_pixels_upscale_args *args,
+                      GError **error)
+{
+  const int nch = (grey ? 1 : 3) + (alpha ? 1 : 0);
+  const GeglRectangle *ext;
+  const Babl *space, *fmt;
+  const char *fmt_name;
+  dream_model *model = NULL;
+  float *px = NULL;
+  GeglBuffer *result = NULL;
+  dream_upscale_params p;
+  progress_state st;
+  upscale_sink sink;
+  int ow, oh;
+
+  g_return_val_if_fail (GEGL_IS_BUFFER (src), NULL);
+  g_return_val_if_fail (args != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!(args->scale >= 1.0 && args->scale <= 8.0))
+    {
+      g_set_error (error, DREAM_ERROR, DREAM_ERROR_INVALID_ARGUMENT,
+                   "Scale %g is out of range (1 to 8).", args->scale);
+      return NULL;
+    }
+  ext = gegl_buffer_get_extent (src);
+  if (ext->width <= 0 || ext->height <= 0)
+    {
+      g_set_error (error, DREAM_ERROR, DREAM_ERROR_INVALID_ARGUMENT,
+                   "The layer is empty.");
+      return NULL;
+    }
+  ow = dream_upscale_size (ext->width, args->scale);
+  oh = dream_upscale_size (ext->height, args->scale);
+
+  model = load_upscale_model (args->model, args->scale, error);
+  if (!model)
+    return NULL;
+
+  if (grey)
+    fmt_name = alpha ? "Y'A float" : "Y' float";
+  else
+    fmt_name = alpha ? "R'G'B'A float" : "R'G'B' float";
+  space = babl_format_get_space (gegl_buffer_get_format (src));
+  fmt = babl_format_with_space (fmt_name, space);
+
+  px = g_try_malloc_n ((gsize) ext->width * ext->height, nch * sizeof (float));
+  if (!px)
+    {
+      g_set_error (error, DREAM_ERROR, DREAM_ERROR_OUT_OF_MEMORY,
+                   "Not enough memory for a %d×%d layer.", ext->width, ext->height);
+      goto out;
+    }
+  gegl_buffer_get (src, ext, 1.0, fmt, px, GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
+
+  result = gegl_buffer_new (GEGL_RECTANGLE (0, 0, ow, oh), fmt);
+  sink.dst = result;
+  sink.fmt = fmt;
+  sink.width = ow;
+
+  progress_state_init (&st, args->progress, args->progress_user);
+  p = dream_upscale_default_params ();
+  p.scale = args->scale;
+  p.n_threads = args->n_threads;
+  p.progress = progress_cb;
+  p.progress_user = &st;
+
+  {
+    dream_image im_in = { px, ext->width, ext->height, nch };
+    if (!dream_upscale_rows (model, &im_in, &p, upscale_rows_cb, &sink, error)
+        || !progress_finish (&st, error))
+      g_clear_object (&result);
+  }
+
+out:
+  g_free (px);
+  dream_model_free (model);
   return result;
 }

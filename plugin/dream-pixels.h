@@ -41,4 +41,24 @@ GeglBuffer *dream_pixels_denoise (GeglBuffer *src,
                                   double *sigma_used,
                                   GError **error);
 
+typedef struct {
+  double scale;                 /* 1..8 */
+  const char *model;            /* "photo", "anime", "fast", or a path */
+  int n_threads;                /* 0 = all cores */
+  dream_progress_func progress; /* may be NULL; FALSE cancels */
+  gpointer progress_user;
+} dream_pixels_upscale_args;
+
+/* Upscales the whole of `src` (read as R'G'B'(A) float, or Y'(A) float
+ * when `grey`, in its own colour space; alpha only when `alpha`) by
+ * args->scale with the engine. Returns a new buffer of extent
+ * 0, 0, dream_upscale_size (width, scale) × (height, scale), in that same
+ * format. NULL + GError on failure or cancel (a bad model name or file
+ * fails before any work). */
+GeglBuffer *dream_pixels_upscale (GeglBuffer *src,
+                                  gboolean grey,
+                                  gboolean alpha,
+                                  const dream_pixels_upscale_args *args,
+                                  GError **error);
+
 #endif

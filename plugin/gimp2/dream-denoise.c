@@ -1,4 +1,5 @@
 /* dream-denoise.c — Dreamlayer for GIMP 2.10: Filters ▸ Enhance ▸ Dream Denoise…
+ * (and the entry point of plug-in-dream-upscale, see dream-upscale.c)
  *
  * Procedure plug-in-dream-denoise (run-mode, image, drawable, sigma, model)
  *   sigma  FLOAT   noise σ in 8-bit levels, 0..75; negative = estimate
@@ -28,8 +29,10 @@
 #include "dream.h"
 #include "dream-pixels.h"
 #include "denoise-dialog.h"
+#include "dream-gimp2.h"
+#include "upscale-dialog.h"
 
-#define PARASITE_NAME "dreamlayer-settings"
+#define PARASITE_NAME DREAM_GIMP2_PARASITE
 #define SIGMA_MAX     75.0
 
 static void query (void);
@@ -78,6 +81,7 @@ query (void)
                           args, return_vals);
 
   gimp_plugin_menu_register (DREAM_GIMP2_DENOISE_PROC, "<Image>/Filters/Enhance");
+  dream_gimp2_upscale_query ();
 }
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -153,23 +157,29 @@ settings_text (gdouble sigma, gboolean estimated, const char *model)
                           estimated ? " estimated=yes" : "", m);
 }
 
-typedef struct {
-  gdouble last;
-} Progress;
-
-static gboolean
-progress_cb (gpointer user, double fraction)
+gboolean
+dream_gimp2_progress (gpointer user, double fraction)
 {
-  Progress *p = user;
+  gdouble *last = user;
 
   /* GIMP ends the plug-in itself when the user cancels; keep the PDB
    * traffic down to ~200 updates. */
-  if (fraction >= 1.0 || fraction - p->last >= 0.005)
+  if (fraction >= 1.0 || fraction - *last >= 0.005)
     {
       gimp_progress_update (fraction);
-      p->last = fraction;
+      *last = fraction;
     }
   return TRUE;
+}
+
+void
+dream_gimp2_attach_settings (gint32 item, const gchar *text)
+{
+  GimpParasite *parasite = gimp_parasite_new (PARASITE_NAME,
+                                              GIMP_PARASITE_PERSISTENT | GIMP_PARASITE_UNDOABLE,
+                                              strlen (text) + 1, text);
+  gimp_item_attach_parasite (item, parasite);
+  gimp_parasite_free (parasite);
 }
 
 static void
@@ -194,12 +204,11 @@ denoise_to_new_layer (gint32                        image,
   GeglBuffer *src, *mask = NULL, *result, *dest;
   GeglRectangle roi;
   dream_pixels_denoise_args args = { 0 };
-  Progress progress = { -1.0 };
+  gdouble progress = -1.0;
   const char *model;
   double sigma_used = -1.0, sigma;
   gchar *layer_name_text, *settings;
   gint32 layer;
-  GimpParasite *parasite;
 
   if (!gimp_drawable_mask_intersect (drawable, &x, &y, &w, &h) || w <= 0 || h <= 0)
     {
@@ -215,7 +224,7 @@ denoise_to_new_layer (gint32                        image,
   args.sigma = vals->estimate ? -1.0 : vals->sigma;
   args.model = model;
   args.n_threads = 0;
-  args.progress = progress_cb;
+  args.progress = dream_gimp2_progress;
   args.progress_user = &progress;
 
   src = gimp_drawable_get_buffer (drawable);
@@ -268,11 +277,7 @@ denoise_to_new_layer (gint32                        image,
 
   /* How this layer was made, so it can be made again. */
   settings = settings_text (sigma, vals->estimate, model);
-  parasite = gimp_parasite_new (PARASITE_NAME,
-                                GIMP_PARASITE_PERSISTENT | GIMP_PARASITE_UNDOABLE,
-                                strlen (settings) + 1, settings);
-  gimp_item_attach_parasite (layer, parasite);
-  gimp_parasite_free (parasite);
+  dream_gimp2_attach_settings (layer, settings);
   g_free (settings);
 
   gimp_image_undo_group_end (image);
@@ -290,7 +295,7 @@ run (const gchar      *name,
      gint             *nreturn_vals,
      GimpParam       **return_vals)
 {
-  static GimpParam values[2];
+  static GimpParam values[3];
   static gchar *message = NULL;
   GimpRunMode run_mode;
   GimpPDBStatusType status = GIMP_PDB_SUCCESS;
@@ -305,6 +310,23 @@ run (const gchar      *name,
   g_clear_pointer (&message, g_free);
 
   gegl_init (NULL, NULL);
+
+  if (strcmp (name, DREAM_GIMP2_UPSCALE_PROC) == 0)
+    {
+      gint32 image_out = -1, layer_out = -1;
+
+      if (dream_gimp2_upscale_run (nparams, param, &image_out, &layer_out,
+                                   &status, &message))
+        {
+          *nreturn_vals = 3;
+          values[1].type = GIMP_PDB_IMAGE;
+          values[1].data.d_image = image_out;
+          values[2].type = GIMP_PDB_LAYER;
+          values[2].data.d_layer = layer_out;
+          return;
+        }
+      goto out;
+    }
 
   if (strcmp (name, DREAM_GIMP2_DENOISE_PROC) != 0 || nparams < 3)
     {

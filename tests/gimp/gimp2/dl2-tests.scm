@@ -262,3 +262,73 @@
     (string-append (dl-fact-line "t10" "status" (dl-status r))
                    (dl-gui-count "t10" "layers-after")
                    (dl-gui-top "t10" ""))))
+
+; ---- plug-in-dream-upscale (up-in.png: a 64×48 crop) -----------------------
+
+(define (dl-upscale img drawable scale model new-image)
+  (dl-try (lambda () (plug-in-dream-upscale RUN-NONINTERACTIVE img drawable
+                                            scale model new-image))))
+
+(define (dl-image-facts test prefix img)
+  (dl-fact test (string-append prefix "image-size")
+           (list (car (gimp-image-width img)) (car (gimp-image-height img))))
+  (dl-fact test (string-append prefix "layers") (dl-layers img)))
+
+; 11: ×2, photo model, in place: the image grows, the result goes above.
+(define (dl-t11 dir)
+  (let* ((img (dl-load (string-append dir "/up-in.png")))
+         (orig (car (gimp-image-get-active-layer img)))
+         (r (dl-upscale img orig 2 "photo" 0)))
+    (dl-fact "t11" "status" (dl-status r))
+    (when (eq? (car r) 'ok)
+      (let ((l (caddr r)))
+        (dl-fact "t11" "same-image" (if (= (cadr r) img) 1 0))
+        (dl-image-facts "t11" "" img)
+        (dl-fact "t11" "new-pos" (car (gimp-image-get-item-position img l)))
+        (dl-fact "t11" "orig-pos" (car (gimp-image-get-item-position img orig)))
+        (dl-fact "t11" "orig-size"
+                 (list (car (gimp-drawable-width orig)) (car (gimp-drawable-height orig))))
+        (dl-layer-facts "t11" "" l)
+        (dl-save img l (string-append dir "/t11-result.png"))))))
+
+; 12: new-image: a new image holds the result, the source is unchanged.
+(define (dl-t12 dir)
+  (let* ((img (dl-load-clean (string-append dir "/up-in.png")))
+         (orig (car (gimp-image-get-active-layer img)))
+         (before (dl-layers img))
+         (r (dl-upscale img orig 2 "photo" 1)))
+    (dl-unchanged-facts "t12" dir img orig before r)
+    (dl-image-facts "t12" "src-" img)
+    (when (eq? (car r) 'ok)
+      (let ((new-img (cadr r)) (l (caddr r)))
+        (dl-fact "t12" "same-image" (if (= new-img img) 1 0))
+        (dl-image-facts "t12" "new-" new-img)
+        (dl-layer-facts "t12" "" l)
+        (dl-save new-img l (string-append dir "/t12-result.png"))))))
+
+; 13: indexed → error, nothing changed.
+(define (dl-t13 dir)
+  (let* ((img (dl-load-clean (string-append dir "/up-indexed.png")))
+         (drw (car (gimp-image-get-active-layer img)))
+         (before (dl-layers img))
+         (r (dl-upscale img drw 2 "photo" 0)))
+    (dl-image-facts "t13" "" img)
+    (dl-unchanged-facts "t13" dir img drw before r)))
+
+; 14: cancelled by the engine's progress (DREAM_TEST_CANCEL_AT), and an
+;     unknown model: errors, nothing changed.
+(define (dl-t14 dir)
+  (let* ((img (dl-load-clean (string-append dir "/up-in.png")))
+         (drw (car (gimp-image-get-active-layer img)))
+         (before (dl-layers img))
+         (r (dl-upscale img drw 2 "photo" 0)))
+    (dl-image-facts "t14" "" img)
+    (dl-unchanged-facts "t14" dir img drw before r)))
+
+(define (dl-t15 dir)
+  (let* ((img (dl-load-clean (string-append dir "/up-in.png")))
+         (drw (car (gimp-image-get-active-layer img)))
+         (before (dl-layers img))
+         (r (dl-upscale img drw 2 "no-such-model" 0)))
+    (dl-image-facts "t15" "" img)
+    (dl-unchanged-facts "t15" dir img drw before r)))

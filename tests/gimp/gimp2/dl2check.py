@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Inputs and judge for the GIMP 2.10 tests of plug-in-dream-denoise.
+"""Inputs and judge for the GIMP 2.10 tests of plug-in-dream-denoise and
+plug-in-dream-upscale (t11-t15).
 
     dl2check.py make  WORK          copy the shared inputs (tests/data/gimp,
                                     made by tests/gimp/common/make-inputs.py)
@@ -54,6 +55,10 @@ def make(work):
     ox, oy = OFFSET_LAYER
     sx, sy, sw, sh = OFFSET_SEL
     im.crop((0, 0, sx + sw - ox, sy + sh - oy)).save(os.path.join(work, "offset.png"))
+    # Upscaling inputs: a 64×48 crop of the clean picture, and indexed.
+    up = Image.open(os.path.join(work, "clean.png")).convert("RGB").crop((96, 64, 160, 112))
+    up.save(os.path.join(work, "up-in.png"))
+    up.quantize(64).save(os.path.join(work, "up-indexed.png"))
     # Looks like safetensors for its first 8 bytes, then garbage.
     with open(os.path.join(work, "corrupt.safetensors"), "wb") as f:
         f.write((200).to_bytes(8, "little")
@@ -231,6 +236,48 @@ def judge(work, logs):
         t.check(m and 18 <= float(m.group(1)) <= 30, f"name {t.f.get('name')!r}")
         t.check("estimated=yes" in t.f.get("parasite", ""), f"parasite {t.f.get('parasite')!r}")
         t.notes.append(t.f.get("name", ""))
+
+    t = new("t11 upscale x2 (photo): image doubled, result layer above")
+    if t.ran_ok():
+        t.fact("same-image", "1", "returned image is the source image")
+        t.fact("image-size", "128 96")
+        t.fact("layers", "2")
+        t.fact("new-pos", "0", "position of the new layer")
+        t.fact("orig-pos", "1", "position of the original layer")
+        t.fact("orig-size", "128 96", "original layer scaled by GIMP")
+        t.fact("name", "Upscaled ×2 (photo)")
+        t.fact("parasite", "upscale scale=2 model=photo")
+        t.fact("size", "128 96")
+        t.fact("offsets", "0 0")
+        t.pixels("compare", f"{work}/t11-result.png", f"{work}/ref-up2.png", "--tol", "1", note=True)
+
+    t = new("t12 upscale new-image: new 128x96 image, source unchanged")
+    if t.ran_ok():
+        t.fact("same-image", "0", "returned image is a new one")
+        t.fact("new-image-size", "128 96")
+        t.fact("new-layers", "1")
+        t.fact("src-image-size", "64 48")
+        t.fact("name", "Upscaled ×2 (photo)")
+        t.fact("parasite", "upscale scale=2 model=photo")
+        t.unchanged(work, f"{work}/up-in.png")
+        t.pixels("compare", f"{work}/t12-result.png", f"{work}/ref-up2.png", "--tol", "1")
+
+    t = new("t13 upscale indexed -> error, image unchanged")
+    t.check("convert to RGB or Grayscale first" in t.f.get("status", ""),
+            f"call result {t.f.get('status')!r}")
+    t.fact("image-size", "64 48")
+    t.unchanged(work, f"{work}/up-indexed.png")
+
+    t = new("t14 upscale cancel at 30% -> cancelled, image unchanged")
+    t.check("cancel" in t.f.get("status", "").lower(),
+            f"call did not report a cancel: {t.f.get('status')!r}")
+    t.fact("image-size", "64 48")
+    t.unchanged(work, f"{work}/up-in.png")
+
+    t = new("t15 upscale unknown model -> error, image unchanged")
+    t.check("no-such-model" in t.f.get("status", ""), f"call result {t.f.get('status')!r}")
+    t.fact("image-size", "64 48")
+    t.unchanged(work, f"{work}/up-in.png")
 
     passed = 0
     for t in tests:

@@ -1,5 +1,6 @@
 #!/bin/sh
-# tests/gimp/gimp2/run.sh — GIMP 2.10 tests of plug-in-dream-denoise.
+# tests/gimp/gimp2/run.sh — GIMP 2.10 tests of plug-in-dream-denoise and
+# plug-in-dream-upscale (t11-t15).
 #
 #   tests/gimp/gimp2/run.sh [BUILD_DIR]
 #
@@ -62,6 +63,8 @@ D="$WORK/data"
 "$DREAM" denoise --sigma 25 --model color "$D/crop.png" "$D/ref-crop.png" \
   && "$DREAM" denoise --sigma 25 --model color "$D/offset.png" "$D/ref-offset.png" \
   || die "dream denoise (the CLI) failed on the crops"
+"$DREAM" upscale --quiet --scale 2 --model photo "$D/up-in.png" "$D/ref-up2.png" \
+  || die "dream upscale (the CLI) failed"
 
 # ---- batch tests ----------------------------------------------------------------
 # The exit code of gimp-console is 0 even when a batch fails: the facts the
@@ -78,10 +81,11 @@ run_gimp () {  # LOG EXPR...  (each EXPR its own -b, so one cannot break another
 
 run_gimp "$WORK/batch.log" \
   "(dl-t1 \"$D\")" "(dl-t2 \"$D\")" "(dl-t3 \"$D\")" "(dl-t4 \"$D\")" \
-  "(dl-t5 \"$D\")" "(dl-t6 \"$D\")" "(dl-t9 \"$D\")"
+  "(dl-t5 \"$D\")" "(dl-t6 \"$D\")" "(dl-t9 \"$D\")" \
+  "(dl-t11 \"$D\")" "(dl-t12 \"$D\")" "(dl-t13 \"$D\")" "(dl-t15 \"$D\")"
 
 export DREAM_TEST_CANCEL_AT=0.3     # test hook in plugin/dream-pixels.c
-run_gimp "$WORK/cancel.log" "(dl-t7 \"$D\")"
+run_gimp "$WORK/cancel.log" "(dl-t7 \"$D\")" "(dl-t14 \"$D\")"
 unset DREAM_TEST_CANCEL_AT
 
 # ---- undo in a real window -------------------------------------------------------

@@ -4,7 +4,8 @@
 #   DREAM_CASE=whole DREAM_DATA=... DREAM_OUT=dir gimp-console-3.0 -i --quit \
 #     --batch-interpreter python-fu-eval -b 'exec(open(".../cases.py").read())'
 #
-# It loads an input, calls plug-in-dream-denoise non-interactively, and
+# It loads an input, calls plug-in-dream-denoise (or plug-in-dream-upscale,
+# the upscale-* cases) non-interactively, and
 # writes what it saw to $DREAM_OUT: facts.json (status, error, layer lists,
 # the new layers' geometry, names and parasites) and PNGs of layers read
 # straight from their buffers (no export plug-in, no colour chunks). The
@@ -86,9 +87,14 @@ def snapshot(img, key):
 
 
 def denoise(img, drawables, **props):
-    proc = Gimp.get_pdb().lookup_procedure(PROC)
+    return call(PROC, img, drawables, **props)[0]
+
+
+def call(name, img, drawables, **props):
+    """Runs procedure `name` non-interactively; returns (status, values)."""
+    proc = Gimp.get_pdb().lookup_procedure(name)
     if proc is None:
-        raise RuntimeError(PROC + " is not registered (plug-in not installed or crashed at query)")
+        raise RuntimeError(name + " is not registered (plug-in not installed or crashed at query)")
     cfg = proc.create_config()
     cfg.set_property("run-mode", Gimp.RunMode.NONINTERACTIVE)
     cfg.set_property("image", img)
@@ -109,7 +115,7 @@ def denoise(img, drawables, **props):
             err = Gimp.get_pdb().get_last_error()
     facts["error"] = err
     log("status", facts["status"], "error", err)
-    return status
+    return status, res
 
 
 def new_layers(img):
@@ -256,6 +262,82 @@ def case_undo():
     facts["undo_enabled"] = img.undo_is_enabled()
     facts["dirty"] = img.is_dirty()
     facts["group_balanced"] = bool(img.undo_group_start()) and bool(img.undo_group_end())
+
+
+# ---- plug-in-dream-upscale ------------------------------------------------
+# Inputs are small crops made by run.sh in $DREAM_UPDATA (64x48).
+UPSCALE = "plug-in-dream-upscale"
+UPDATA = os.environ.get("DREAM_UPDATA", DATA)
+
+
+def image_facts(img, key):
+    facts[key] = {"w": img.get_width(), "h": img.get_height(),
+                  "layers": len(img.get_layers())}
+
+
+def upscale_case(name, **props):
+    img = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE,
+                         Gio.File.new_for_path(os.path.join(UPDATA, name)))
+    src = img.get_selected_layers()[0]
+    snapshot(img, "before")
+    image_facts(img, "image_before")
+    export(src, "src-before.png")
+    n_images = len(Gimp.get_images())
+    status, res = call(UPSCALE, img, [src], **props)
+    image_facts(img, "image_after")
+    snapshot(img, "after")
+    news = new_layers(img)
+    facts["new"] = [describe(l) for l in news]
+    for i, l in enumerate(news):
+        export(l, f"result{i}.png")
+    facts["src"] = describe(src)
+    if not props.get("new-image"):
+        export(src, "src-after.png")  # scaled by GIMP on success
+    others = [i for i in Gimp.get_images() if i.get_id() != img.get_id()]
+    facts["images_added"] = len(Gimp.get_images()) - n_images
+    if status == Gimp.PDBStatusType.SUCCESS:
+        out_img, out_layer = res.index(1), res.index(2)
+        facts["result_is_source_image"] = out_img.get_id() == img.get_id()
+        image_facts(out_img, "result_image")
+        facts["result_layer"] = describe(out_layer)
+        if out_img.get_id() != img.get_id():
+            export(out_layer, "result-new.png")
+            export(src, "src-after.png")
+    for o in others:
+        o.delete()
+
+
+def case_upscale():
+    upscale_case("up-in.png", scale=2.0, model="photo")
+
+
+def case_upscale_fast():
+    upscale_case("up-in.png", scale=2.0, model="fast")
+
+
+def case_upscale_rgba():
+    upscale_case("up-rgba.png", scale=2.0, model="photo")
+
+
+def case_upscale_gray():
+    upscale_case("up-gray.png", scale=2.0, model="photo")
+
+
+def case_upscale_new_image():
+    upscale_case("up-in.png", **{"scale": 2.0, "model": "photo", "new-image": True})
+
+
+def case_upscale_indexed():
+    upscale_case("up-indexed.png", scale=2.0, model="photo")
+
+
+def case_upscale_bad_model():
+    upscale_case("up-in.png", scale=2.0, model="no-such-model")
+
+
+def case_upscale_cancel():
+    facts["cancel_at"] = os.environ.get("DREAM_TEST_CANCEL_AT")
+    upscale_case("up-in.png", scale=2.0, model="photo")
 
 
 CASES = {name[5:].replace("_", "-"): fn for name, fn in list(globals().items())

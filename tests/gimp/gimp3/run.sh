@@ -1,5 +1,6 @@
 #!/bin/bash
-# run.sh — end-to-end tests of the GIMP 3 front end (plug-in-dream-denoise).
+# run.sh — end-to-end tests of the GIMP 3 front end (plug-in-dream-denoise,
+# and plug-in-dream-upscale: the upscale-* cases).
 #
 # Runs inside the GIMP 3 test root:
 #     tools/gimp3-root.sh ensure
@@ -25,7 +26,9 @@ CHECK="/usr/bin/python3 $SRC/tests/gimp/common/check.py"
 OUT="$BUILD/gimp3-tests"
 PROFILE="$BUILD/gimp3-profile"
 ALL_CASES=(whole selection-rect selection-feather estimate gray rgba indexed
-           corrupt-model cancel undo multi group dialog)
+           corrupt-model cancel undo multi group dialog
+           upscale upscale-fast upscale-rgba upscale-gray upscale-new-image upscale-indexed
+           upscale-bad-model upscale-cancel)
 GIMP_TIMEOUT=${DREAM_GIMP_TIMEOUT:-300}
 
 command -v gimp-console-3.0 >/dev/null || {
@@ -80,6 +83,25 @@ cli --sigma 25 --model color "$DATA/kodim23-noisy25.png" "$OUT/cli-color.png" \
   || say "note: CLI colour reference failed (see $OUT/cli.log)"
 cli --sigma 25 --model gray "$DATA/kodim23-gray-noisy25.png" "$OUT/cli-gray.png" \
   || say "note: CLI grey reference failed (see $OUT/cli.log)"
+
+# small upscaling inputs (64x48 crops, no colour chunks) and their CLI results
+UPDATA="$OUT/updata"
+mkdir -p "$UPDATA"
+/usr/bin/python3 - "$DATA" "$UPDATA" <<'PY' || say "note: making the upscale inputs failed"
+import sys
+from PIL import Image
+data, out = sys.argv[1], sys.argv[2]
+Image.open(data + "/kodim23-crop.png").convert("RGB").crop((96, 64, 160, 112)).save(out + "/up-in.png")
+Image.open(data + "/kodim23-noisy25-rgba.png").convert("RGBA").crop((96, 64, 160, 112)).save(out + "/up-rgba.png")
+Image.open(data + "/kodim23-gray.png").convert("L").crop((96, 64, 160, 112)).save(out + "/up-gray.png")
+Image.open(out + "/up-in.png").quantize(64).save(out + "/up-indexed.png")
+PY
+upcli() { "$DREAM_CLI" upscale --quiet "$@" >>"$OUT/cli.log" 2>&1 || say "note: CLI upscale reference failed: $*"; }
+upcli --scale 2 --model photo "$UPDATA/up-in.png" "$OUT/cli-up2-photo.png"
+upcli --scale 2 --model fast "$UPDATA/up-in.png" "$OUT/cli-up2-fast.png"
+upcli --scale 2 --model photo "$UPDATA/up-rgba.png" "$OUT/cli-up2-rgba.png"
+upcli --scale 2 --model photo "$UPDATA/up-gray.png" "$OUT/cli-up2-gray.png"
+export DREAM_UPDATA="$UPDATA"
 
 # ---- cases -------------------------------------------------------------------
 passed=0; failed=0
@@ -261,6 +283,88 @@ case_group() {
   run_case group || return
   facts 'status == "EXECUTION_ERROR" and "group" in (error or "")' --message "clear error for a layer group"
   facts 'len(new) == 0' --message "no layer added"
+}
+
+# ---- plug-in-dream-upscale (64x48 inputs, x2) --------------------------------
+
+upscale_ok_checks() { # upscale_ok_checks CLI-REFERENCE NAME
+  facts 'status == "SUCCESS"' --message "procedure succeeded"
+  facts '(image_before["w"], image_before["h"]) == (64, 48) and (image_after["w"], image_after["h"]) == (128, 96)' \
+    --message "image 64x48 -> 128x96"
+  facts 'len(new) == 1 and len(after) == len(before) + 1' --message "one new layer"
+  facts "new[0][\"name\"] == \"$2\"" --message "named '$2'"
+  facts '(new[0]["x"], new[0]["y"], new[0]["w"], new[0]["h"]) == (0, 0, 128, 96)' \
+    --message "new layer 128x96 at 0,0"
+  facts 'new[0]["position"] == src["position"] - 1 and new[0]["parent"] == src["parent"]' \
+    --message "directly above the source layer"
+  facts '(src["w"], src["h"]) == (128, 96)' --message "source layer scaled by GIMP to 128x96"
+  facts 'result_is_source_image and result_layer["id"] == new[0]["id"]' \
+    --message "returns the source image and the new layer"
+  chk compare result0.png "$1" --tol 1
+}
+
+upscale_unchanged_checks() {
+  facts '(image_after["w"], image_after["h"]) == (image_before["w"], image_before["h"])' \
+    --message "image size unchanged"
+  facts 'images_added == 0' --message "no new image"
+  unchanged_checks
+}
+
+case_upscale() {
+  run_case upscale || return
+  upscale_ok_checks "$OUT/cli-up2-photo.png" "Upscaled ×2 (photo)"
+  facts 'new[0]["parasite"] == "upscale scale=2 model=photo"' --message "settings parasite"
+}
+
+case_upscale_fast() {
+  run_case upscale-fast || return
+  upscale_ok_checks "$OUT/cli-up2-fast.png" "Upscaled ×2 (fast)"
+}
+
+case_upscale_rgba() {
+  run_case upscale-rgba || return
+  upscale_ok_checks "$OUT/cli-up2-rgba.png" "Upscaled ×2 (photo)"
+  facts 'new[0]["alpha"]' --message "the new layer has alpha"
+  chk alpha result0.png --src "$OUT/cli-up2-rgba.png"
+}
+
+case_upscale_gray() {
+  run_case upscale-gray || return
+  upscale_ok_checks "$OUT/cli-up2-gray.png" "Upscaled ×2 (photo)"
+  facts 'new[0]["gray"] and not new[0]["alpha"]' --message "a grey layer without alpha"
+}
+
+case_upscale_new_image() {
+  run_case upscale-new-image || return
+  facts 'status == "SUCCESS"' --message "procedure succeeded"
+  facts 'images_added == 1 and not result_is_source_image' --message "one new image"
+  facts '(result_image["w"], result_image["h"], result_image["layers"]) == (128, 96, 1)' \
+    --message "new image 128x96 with one layer"
+  facts 'result_layer["name"] == "Upscaled ×2 (photo)" and result_layer["parasite"] == "upscale scale=2 model=photo"' \
+    --message "named and tagged"
+  facts '(image_after["w"], image_after["h"]) == (64, 48)' --message "source image size unchanged"
+  unchanged_checks
+  chk compare result-new.png "$OUT/cli-up2-photo.png" --tol 1
+}
+
+case_upscale_indexed() {
+  run_case upscale-indexed || return
+  facts 'status == "EXECUTION_ERROR" and "convert it to RGB or Grayscale" in (error or "")' \
+    --message "clear error: convert to RGB or Grayscale"
+  upscale_unchanged_checks
+}
+
+case_upscale_bad_model() {
+  run_case upscale-bad-model || return
+  facts 'status == "EXECUTION_ERROR" and "no-such-model" in (error or "")' \
+    --message "error names the bad model"
+  upscale_unchanged_checks
+}
+
+case_upscale_cancel() {
+  run_case upscale-cancel DREAM_TEST_CANCEL_AT=0.3 || return
+  facts 'status in ("CANCEL", "EXECUTION_ERROR")' --message "procedure returned cancel"
+  upscale_unchanged_checks
 }
 
 case_dialog() {
