@@ -28,7 +28,7 @@ SRC=$(cd "$HERE/.." && pwd)
 # Packages of the root. Changing this list makes `ensure` update the root.
 PACKAGES=(
   gimp libgimp-3.0-dev gcc pkg-config libc6-dev meson ninja-build
-  libopenblas-dev libjson-glib-dev libpng-dev libjpeg-dev
+  libopenblas-dev libjson-glib-dev libyaml-dev libpng-dev libjpeg-dev
   python3 python3-numpy python3-pil
   # the GUI checks (undo, dialog screenshot) under Xvfb
   xvfb xauth x11-utils imagemagick xdotool
