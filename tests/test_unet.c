@@ -220,6 +220,26 @@ test_geglu (void)
       }
   dream_geglu (h, n, f, y, pool);
   g_assert_cmpfloat (norm_error (y, ref, (size_t) n * f), <, NMSE_MAX);
+  /* gelu over a fine grid: a = 1, g from −8 to 8 (erf's approximation
+     pieces and their joints) */
+  const int m = 16001;
+  float *h2 = g_new (float, 2 * (size_t) m), *y2 = g_new (float, m);
+  for (int i = 0; i < m; i++)
+    {
+      h2[i] = 1.0f;
+      h2[m + i] = (float) ((i - m / 2) * 0.001);
+    }
+  dream_geglu (h2, 1, m, y2, pool);
+  double worst = 0.0;
+  for (int i = 0; i < m; i++)
+    {
+      double g = h2[m + i], r = 0.5 * g * (1.0 + erf (g / sqrt (2.0)));
+      worst = MAX (worst, fabs (y2[i] - r));
+    }
+  g_test_message ("gelu on [-8, 8]: max |error| %.3g", worst);
+  g_assert_cmpfloat (worst, <, 1e-6);
+  g_free (h2);
+  g_free (y2);
   g_free (h); g_free (y); g_free (ref);
   dream_pool_free (pool);
   g_rand_free (r);
