@@ -78,7 +78,10 @@ void dream_layer_norm (const float *x, int n, int dim, int ldx,
                        const float *gamma, const float *beta, float eps,
                        float *y, int ldy, dream_pool *pool);
 
-void dream_gelu (float *x, size_t n);        /* exact, erf */
+/* Exact GELU 0.5 x (1 + erf (x/√2)) (not the tanh approximation), to
+ * float32 rounding (|error| < 3e-7, also in the negative tail), and
+ * vectorised: see nn.c. */
+void dream_gelu (float *x, size_t n);
 void dream_quick_gelu (float *x, size_t n);  /* x · sigmoid(1.702 x) */
 void dream_nn_activate (dream_nn_act act, float *x, size_t n);
 
