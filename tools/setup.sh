@@ -3,7 +3,7 @@
 # installs the dependencies, builds, installs the `dream` command, the GIMP
 # plug-in (GIMP 3 where libgimp-3.0 is available, else GIMP 2.10) and the
 # bundled models under /usr/local, then runs the main job on the bundled
-# sample: denoising a noisy photo, writing images to out/.
+# sample: denoising a noisy photo and upscaling it ×2, writing images to out/.
 #
 #   sudo tools/setup.sh            (PREFIX=/usr/local by default)
 set -euo pipefail
@@ -25,8 +25,9 @@ cp samples/kodim23-noisy25.png out/1-noisy.png
 "$PREFIX/bin/dream" denoise --sigma 25 samples/kodim23-noisy25.png out/2-denoised-sigma25.png
 "$PREFIX/bin/dream" denoise --estimate samples/kodim23-noisy25.png out/3-denoised-estimated.png
 cp samples/kodim23.png out/4-clean.png
+"$PREFIX/bin/dream" upscale --scale 2 --model photo samples/kodim23.png out/5-upscaled-x2-photo.png
 for f in 1-noisy 2-denoised-sigma25 3-denoised-estimated; do
   psnr=$(compare -metric PSNR "out/$f.png" samples/kodim23.png null: 2>&1 || true)
   echo "out/$f.png: PSNR against the clean photo ${psnr} dB"
 done
-echo "setup.sh: done — look at the images in out/; in GIMP: Filters > Enhance > Dream Denoise..."
+echo "setup.sh: done — look at the images in out/; in GIMP: Filters > Enhance > Dream Denoise... and Dream Upscale..."
