@@ -275,7 +275,7 @@ conv_naive (const float *x, int h, int w, int ci, const float *oihw, const float
 }
 
 static void
-test_conv_oihw (void)
+test_conv_ohwi (void)
 {
   GRand *r = g_rand_new_with_seed (3);
   /* in, out, k, h, w, stride, pad, up, batch */
@@ -287,6 +287,10 @@ test_conv_oihw (void)
     { 6, 5, 3, 10, 8, 2, 0, 0, 2 },     /* VAE Downsample: pad bottom/right */
     { 4, 9, 3, 6, 5, 1, 1, 1, 2 },      /* Upsample: nearest ×2 + conv */
     { 3, 4, 3, 40, 33, 1, 1, 0, 1 },    /* many chunks */
+    { 40, 24, 3, 37, 35, 1, 1, 0, 2 },  /* wide: the band path, several bands */
+    { 32, 70, 3, 7, 33, 1, 1, 0, 2 },   /* band path, one band per image, channels split */
+    { 33, 9, 3, 9, 17, 1, 1, 1, 2 },    /* band path reading the ×2 enlargement */
+    { 48, 16, 3, 40, 40, 2, 1, 0, 1 },  /* wide but stride 2: gather path */
   };
   for (int nt = 1; nt <= 2; nt++)
     {
@@ -308,10 +312,17 @@ test_conv_oihw (void)
           for (int b = 0; b < B; b++)
             conv_naive (x + (size_t) b * h * w * ci, h, w, ci, wt, bias, co, k, stride, pad, up,
                         ref + (size_t) b * oh * ow * co, oh, ow);
-          dream_conv_oihw cv = { ci, co, k, wt, bias };
-          float *scratch = g_new (float, nt * dream_conv_oihw_scratch_size (&cv));
-          dream_conv_oihw_run (&cv, stride, stride == 1 ? k / 2 : pad, up, x, B, h, w, y, oh, ow,
+          /* the weight as a file tensor, through the per-layer widening */
+          dream_st_tensor wtt = { .name = "w", .dtype = DREAM_DTYPE_F32, .n_dims = 4,
+                                  .shape = { co, ci, k, k }, .n_elements = (int64_t) co * ci * k * k,
+                                  .data = wt, .n_bytes = sizeof (float) * co * ci * k * k };
+          float *wbuf = g_new (float, (size_t) co * ci * k * k);
+          dream_conv_ohwi cv = { ci, co, k, dream_weight_widen_ohwi (&wtt, wbuf, pool, NULL), bias };
+          g_assert_nonnull (cv.w);
+          float *scratch = g_new (float, nt * dream_conv_ohwi_scratch_size (&cv, stride, oh, ow));
+          dream_conv_ohwi_run (&cv, stride, stride == 1 ? k / 2 : pad, up, x, B, h, w, y, oh, ow,
                                pool, scratch);
+          g_free (wbuf);
           double e = norm_error (y, ref, ny);
           g_test_message ("conv %d->%d k%d %dx%d stride %d pad %d up %d batch %d, %d threads: nmse %.3g",
                           ci, co, k, h, w, stride, pad, up, B, nt, e);
@@ -452,6 +463,26 @@ test_widen (void)
       g_free (a);
       g_free (b);
     }
+  /* conv weights: F16 (out, in, 3, 3) widened and permuted to (out, 3, 3, in) */
+  {
+    const int co = 37, ci = 21;
+    dream_st_tensor t = { .name = "c", .dtype = DREAM_DTYPE_F16, .n_dims = 4,
+                          .shape = { co, ci, 3, 3 }, .n_elements = co * ci * 9, .data = h,
+                          .n_bytes = (size_t) co * ci * 9 * 2 };
+    float *plain = g_new (float, co * ci * 9), *ohwi = g_new (float, co * ci * 9);
+    g_assert_true (dream_st_to_f32 (&t, plain, t.n_elements, NULL));
+    g_assert_true (dream_weight_widen_ohwi (&t, ohwi, pool, NULL) == ohwi);
+    for (int o = 0; o < co; o++)
+      for (int i = 0; i < ci; i++)
+        for (int tap = 0; tap < 9; tap++)
+          {
+            float a = plain[((size_t) o * ci + i) * 9 + tap], b = ohwi[((size_t) o * 9 + tap) * ci + i];
+            if (!(isnan (a) && isnan (b)))
+              g_assert_cmpmem (&a, 4, &b, 4);
+          }
+    g_free (plain);
+    g_free (ohwi);
+  }
   /* aligned F32 is not copied */
   float f[4] = { 1, 2, 3, 4 };
   dream_st_tensor t = { .name = "f", .dtype = DREAM_DTYPE_F32, .n_dims = 1, .shape = { 4 },
@@ -1135,7 +1166,7 @@ main (int argc, char **argv)
   g_test_add_func ("/unet/group-norm", test_group_norm);
   g_test_add_func ("/unet/silu", test_silu);
   g_test_add_func ("/unet/geglu", test_geglu);
-  g_test_add_func ("/unet/conv-oihw", test_conv_oihw);
+  g_test_add_func ("/unet/conv-ohwi", test_conv_ohwi);
   g_test_add_func ("/unet/sd-attention", test_sd_attention);
   g_test_add_func ("/unet/linear", test_linear);
   g_test_add_func ("/unet/widen", test_widen);

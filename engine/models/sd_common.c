@@ -220,15 +220,8 @@ gboolean
 dream_sd_conv (dream_sd_run *r, const dream_wb *wb, const float *x, int h, int w,
                float *y, int stride, int pad, gboolean upsample)
 {
-  dream_conv_oihw cv = { (int) wb->w->shape[1], (int) wb->w->shape[0], (int) wb->w->shape[2],
+  dream_conv_ohwi cv = { (int) wb->w->shape[1], (int) wb->w->shape[0], (int) wb->w->shape[2],
                          NULL, NULL };
-  dream_sd_note_scratch (r, dream_conv_oihw_scratch_size (&cv));
-  if (r->work->measuring)
-    return TRUE;
-  cv.w = dream_weight_widen (wb->w, r->work->wbuf, r->pool, r->error);
-  cv.b = cv.w ? dream_weight_widen (wb->b, r->work->bbuf, NULL, r->error) : NULL;
-  if (!cv.b)
-    return FALSE;
   /* input as read (×2 when upsampling), then (h + pad + extra − k) / stride + 1
      with the VAE's extra zero row/column at the bottom/right when pad is 0 */
   const int ih = upsample ? 2 * h : h, iw = upsample ? 2 * w : w;
@@ -239,7 +232,14 @@ dream_sd_conv (dream_sd_run *r, const dream_wb *wb, const float *x, int h, int w
       oh = (ih + pad + extra - cv.k) / stride + 1;
       ow = (iw + pad + extra - cv.k) / stride + 1;
     }
-  dream_conv_oihw_run (&cv, stride, stride == 1 ? cv.k / 2 : pad, upsample, x, r->batch, h, w, y,
+  dream_sd_note_scratch (r, dream_conv_ohwi_scratch_size (&cv, stride, oh, ow));
+  if (r->work->measuring)
+    return TRUE;
+  cv.w = dream_weight_widen_ohwi (wb->w, r->work->wbuf, r->pool, r->error);
+  cv.b = cv.w ? dream_weight_widen (wb->b, r->work->bbuf, NULL, r->error) : NULL;
+  if (!cv.b)
+    return FALSE;
+  dream_conv_ohwi_run (&cv, stride, stride == 1 ? cv.k / 2 : pad, upsample, x, r->batch, h, w, y,
                        oh, ow, r->pool, r->work->scratch);
   return TRUE;
 }

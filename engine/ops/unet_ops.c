@@ -156,43 +156,69 @@ dream_timestep_embedding (float t, int dim, float *out)
 enum { CONV_MIN_ROWS = 256, CONV_MAX_ROWS = 2048, CONV_TARGET_FLOATS = 1 << 21 };
 
 static int
-conv_rows (const dream_conv_oihw *conv)
+conv_rows (const dream_conv_ohwi *conv)
 {
   int K = conv->k * conv->k * conv->in_ch;
   return CLAMP (CONV_TARGET_FLOATS / MAX (K, 1), CONV_MIN_ROWS, CONV_MAX_ROWS);
 }
 
-size_t
-dream_conv_oihw_scratch_size (const dream_conv_oihw *conv)
+/* Stride-1 3×3 convolutions on maps at least BAND_MIN_W wide with at
+ * least BAND_MIN_C input channels skip the gather: a task copies R output
+ * rows' worth of input rows (R + 2, zero-padded to ow + 2 columns: a
+ * "band") and runs nine GEMMs, one per tap, each reading the band shifted
+ * by that tap (rows ow + 2 apart, so each output row gets two spare
+ * columns, dropped afterwards) and adding into an (R·(ow+2), out) block.
+ * OpenBLAS packs the shifted views itself; nothing writes the 9× larger
+ * im2col. About BAND_ROWS pixels per GEMM, as for the gather path. */
+enum { BAND_MIN_W = 32, BAND_MIN_C = 32, BAND_ROWS = 1536 };
+
+static gboolean
+use_band (const dream_conv_ohwi *conv, int stride, int ow)
 {
+  return stride == 1 && conv->k == 3 && conv->in_ch >= BAND_MIN_C && ow >= BAND_MIN_W;
+}
+
+static int
+band_rows (int ow, int oh)
+{
+  return CLAMP (BAND_ROWS / (ow + 2), 1, MAX (oh, 1));
+}
+
+size_t
+dream_conv_ohwi_scratch_size (const dream_conv_ohwi *conv, int stride, int oh, int ow)
+{
+  if (use_band (conv, stride, ow))
+    {
+      const size_t R = band_rows (ow, oh), pw = ow + 2;
+      return ((R + 2) * pw + 2) * conv->in_ch + R * pw * conv->out_ch;
+    }
   /* the gathered rows, then a row of zeros for taps outside the image */
   return (size_t) conv_rows (conv) * conv->k * conv->k * conv->in_ch + conv->in_ch;
 }
 
 typedef struct {
-  const dream_conv_oihw *conv;
+  const dream_conv_ohwi *conv;
   int stride, pad;
   gboolean up;
   const float *x;
   int h, w;               /* x's own size */
   float *y;
   int oh, ow;
-  int rows;               /* output pixels per chunk */
+  int rows;               /* output pixels per chunk (band: output rows) */
   int chunks_per_image, n_chunks, col_blocks, cols_per_block;
   float *scratch;
   size_t scratch_size;
 } conv_job;
 
 /* Neighbourhoods of output pixels [p0, p0 + n) of one image, in
- * (in, ky, kx) order: cols[i·K + ic·k² + ky·k + kx]. Per pixel, the k²
- * source pixels (a row of zeros outside the image) are interleaved
- * channel by channel, so reads and writes both run sequentially. */
+ * (ky, kx, in) order: cols[i·K + (ky·k + kx)·in + ic], one memcpy of the
+ * source pixel's channels per tap (zeros outside the image). */
 static void
 gather (const conv_job *j, const float *x, int p0, int n, float *cols, const float *zeros)
 {
-  const int k = j->conv->k, kk = k * k, c = j->conv->in_ch, K = c * kk;
+  const int k = j->conv->k, c = j->conv->in_ch, K = c * k * k;
   const int vh = j->up ? 2 * j->h : j->h, vw = j->up ? 2 * j->w : j->w;  /* virtual input */
-  const float *src[DREAM_CONV_MAX_K * DREAM_CONV_MAX_K];
+  const size_t bytes = sizeof (float) * c;
   for (int i = 0; i < n; i++)
     {
       const int p = p0 + i, oy = p / j->ow, ox = p % j->ow;
@@ -200,31 +226,18 @@ gather (const conv_job *j, const float *x, int p0, int n, float *cols, const flo
       for (int ky = 0; ky < k; ky++)
         {
           const int sy = oy * j->stride + ky - j->pad;
-          for (int kx = 0; kx < k; kx++)
+          for (int kx = 0; kx < k; kx++, dst += c)
             {
               const int sx = ox * j->stride + kx - j->pad;
-              const int ry = j->up ? sy / 2 : sy, rx = j->up ? sx / 2 : sx;
-              src[ky * k + kx] = sy < 0 || sy >= vh || sx < 0 || sx >= vw
-                ? zeros : x + ((size_t) ry * j->w + rx) * c;
+              if (sy < 0 || sy >= vh || sx < 0 || sx >= vw)
+                memcpy (dst, zeros, bytes);
+              else
+                {
+                  const int ry = j->up ? sy / 2 : sy, rx = j->up ? sx / 2 : sx;
+                  memcpy (dst, x + ((size_t) ry * j->w + rx) * c, bytes);
+                }
             }
         }
-      if (kk == 1)
-        memcpy (dst, src[0], sizeof (float) * c);
-      else if (kk == 9)
-        {
-          const float *s0 = src[0], *s1 = src[1], *s2 = src[2], *s3 = src[3], *s4 = src[4];
-          const float *s5 = src[5], *s6 = src[6], *s7 = src[7], *s8 = src[8];
-          for (int ic = 0; ic < c; ic++, dst += 9)
-            {
-              dst[0] = s0[ic]; dst[1] = s1[ic]; dst[2] = s2[ic];
-              dst[3] = s3[ic]; dst[4] = s4[ic]; dst[5] = s5[ic];
-              dst[6] = s6[ic]; dst[7] = s7[ic]; dst[8] = s8[ic];
-            }
-        }
-      else
-        for (int ic = 0; ic < c; ic++, dst += kk)
-          for (int t = 0; t < kk; t++)
-            dst[t] = src[t][ic];
     }
 }
 
@@ -232,7 +245,7 @@ static void
 conv_task (void *ctx, int task, int thread)
 {
   const conv_job *j = ctx;
-  const dream_conv_oihw *cv = j->conv;
+  const dream_conv_ohwi *cv = j->conv;
   const int chunk = task / j->col_blocks, cb = task % j->col_blocks;
   const int b = chunk / j->chunks_per_image, p0 = (chunk % j->chunks_per_image) * j->rows;
   const int n = MIN (j->rows, j->oh * j->ow - p0);
@@ -253,18 +266,75 @@ conv_task (void *ctx, int task, int thread)
         y[(size_t) i * cv->out_ch + o] += cv->b[o0 + o];
 }
 
+/* One band: output rows [y0, y0 + rr) of image b, output channels
+ * [o0, o0 + no). */
+static void
+band_task (void *ctx, int task, int thread)
+{
+  const conv_job *j = ctx;
+  const dream_conv_ohwi *cv = j->conv;
+  const int chunk = task / j->col_blocks, cb = task % j->col_blocks;
+  const int b = chunk / j->chunks_per_image, y0 = (chunk % j->chunks_per_image) * j->rows;
+  const int rr = MIN (j->rows, j->oh - y0), c = cv->in_ch, pw = j->ow + 2;
+  const int o0 = cb * j->cols_per_block, no = MIN (j->cols_per_block, cv->out_ch - o0);
+  if (no <= 0)
+    return;
+  const int vh = j->up ? 2 * j->h : j->h;   /* the virtual input is vh × ow */
+  const float *x = j->x + (size_t) b * j->h * j->w * c;
+  float *band = j->scratch + (size_t) thread * j->scratch_size;
+  float *acc = band + ((size_t) (j->rows + 2) * pw + 2) * c;    /* (rr·pw, no) */
+  const size_t px = sizeof (float) * c;
+
+  /* band rows: virtual rows y0 − 1 .. y0 + rr, a zero column each side */
+  for (int br = 0; br < rr + 2; br++)
+    {
+      float *row = band + (size_t) br * pw * c;
+      const int vy = y0 - 1 + br;
+      if (vy < 0 || vy >= vh)
+        {
+          memset (row, 0, px * pw);
+          continue;
+        }
+      memset (row, 0, px);
+      memset (row + (size_t) (pw - 1) * c, 0, px);
+      const float *src = x + (size_t) (j->up ? vy / 2 : vy) * j->w * c;
+      if (!j->up)
+        memcpy (row + c, src, px * j->ow);
+      else
+        for (int vx = 0; vx < j->ow; vx++)
+          memcpy (row + (size_t) (vx + 1) * c, src + (size_t) (vx / 2) * c, px);
+    }
+  memset (band + (size_t) (rr + 2) * pw * c, 0, 2 * px);
+
+  /* nine shifted GEMMs: tap (ky, kx) reads the band from ky·pw + kx on */
+  const int m = rr * pw, K9 = 9 * c;
+  for (int t = 0; t < 9; t++)
+    dream_gemm_bt (m, no, c, 1.0f, band + (size_t) ((t / 3) * pw + t % 3) * c, c,
+                   cv->w + (size_t) o0 * K9 + (size_t) t * c, K9, t ? 1.0f : 0.0f, acc, no);
+
+  for (int r = 0; r < rr; r++)
+    for (int xx = 0; xx < j->ow; xx++)
+      {
+        const float *a = acc + ((size_t) r * pw + xx) * no;
+        float *o = j->y + (((size_t) b * j->oh + y0 + r) * j->ow + xx) * cv->out_ch + o0;
+        for (int q = 0; q < no; q++)
+          o[q] = a[q] + (cv->b ? cv->b[o0 + q] : 0.0f);
+      }
+}
+
 void
-dream_conv_oihw_run (const dream_conv_oihw *conv, int stride, int pad, gboolean upsample,
+dream_conv_ohwi_run (const dream_conv_ohwi *conv, int stride, int pad, gboolean upsample,
                      const float *x, int batch, int h, int w, float *y, int oh, int ow,
                      dream_pool *pool, float *scratch)
 {
+  const gboolean band = use_band (conv, stride, ow);
   conv_job j = {
     .conv = conv, .stride = stride, .pad = pad, .up = upsample, .x = x, .h = h, .w = w,
     .y = y, .oh = oh, .ow = ow, .scratch = scratch,
-    .scratch_size = dream_conv_oihw_scratch_size (conv),
+    .scratch_size = dream_conv_ohwi_scratch_size (conv, stride, oh, ow),
   };
-  j.rows = conv_rows (conv);
-  j.chunks_per_image = (oh * ow + j.rows - 1) / j.rows;
+  j.rows = band ? band_rows (ow, oh) : conv_rows (conv);
+  j.chunks_per_image = band ? (oh + j.rows - 1) / j.rows : (oh * ow + j.rows - 1) / j.rows;
   j.n_chunks = batch * j.chunks_per_image;
   /* split the output channels when the chunks cannot feed the threads
      (blocks of at least 64 channels) */
@@ -273,7 +343,7 @@ dream_conv_oihw_run (const dream_conv_oihw *conv, int stride, int pad, gboolean 
   if (j.n_chunks < want)
     j.col_blocks = CLAMP ((want + j.n_chunks - 1) / j.n_chunks, 1, MAX (conv->out_ch / 64, 1));
   j.cols_per_block = (conv->out_ch + j.col_blocks - 1) / j.col_blocks;
-  dream_pool_run (pool, j.n_chunks * j.col_blocks, conv_task, &j);
+  dream_pool_run (pool, j.n_chunks * j.col_blocks, band ? band_task : conv_task, &j);
 }
 
 /* ---- linear with tall GEMMs ---------------------------------------------- */
@@ -433,5 +503,65 @@ dream_weight_widen (const dream_st_tensor *t, float *buf, dream_pool *pool, GErr
   else
     for (int i = 0; i < n_tasks; i++)
       widen_task (&j, i, 0);
+  return buf;
+}
+
+typedef struct {
+  const dream_st_tensor *t;
+  float *dst;
+  int out, in, kk;
+  int per_task;      /* output channels per task */
+  float *tmp;        /* (n_threads, in·kk) one channel widened */
+  gboolean f16c;
+} ohwi_job;
+
+static void
+ohwi_task (void *ctx, int task, int thread)
+{
+  const ohwi_job *j = ctx;
+  const int K = j->in * j->kk;
+  float *row = j->tmp + (size_t) thread * K;
+  for (int o = task * j->per_task; o < MIN (j->out, (task + 1) * j->per_task); o++)
+    {
+      /* widen channel o's (in, kk) block, then transpose it to (kk, in) */
+      dream_st_tensor part = *j->t;
+      part.data = (const guint8 *) j->t->data + (size_t) o * K * dream_dtype_size (j->t->dtype);
+      part.n_elements = K;
+      part.n_dims = 1;
+      part.shape[0] = K;
+      part.n_bytes = (size_t) K * dream_dtype_size (j->t->dtype);
+      widen_job w = { &part, row, j->f16c };
+      for (int c = 0; c * WIDEN_CHUNK < K; c++)
+        widen_task (&w, c, 0);
+      float *dst = j->dst + (size_t) o * K;
+      for (int i = 0; i < j->in; i++)
+        for (int t = 0; t < j->kk; t++)
+          dst[(size_t) t * j->in + i] = row[(size_t) i * j->kk + t];
+    }
+}
+
+const float *
+dream_weight_widen_ohwi (const dream_st_tensor *t, float *buf, dream_pool *pool, GError **error)
+{
+  if (t->n_dims != 4 || t->shape[2] * t->shape[3] == 1)
+    return dream_weight_widen (t, buf, pool, error);
+  if (t->dtype != DREAM_DTYPE_F32 && t->dtype != DREAM_DTYPE_F16
+      && t->dtype != DREAM_DTYPE_BF16 && t->dtype != DREAM_DTYPE_F64)
+    return dream_weight_widen (t, buf, pool, error);   /* the error */
+  ohwi_job j = { .t = t, .dst = buf, .out = (int) t->shape[0], .in = (int) t->shape[1],
+                 .kk = (int) (t->shape[2] * t->shape[3]),
+                 .f16c = have_f16c () && G_BYTE_ORDER == G_LITTLE_ENDIAN };
+  const int threads = pool ? dream_pool_n_threads (pool) : 1;
+  const int n_tasks = MIN (j.out, 4 * threads);
+  j.per_task = (j.out + n_tasks - 1) / n_tasks;
+  j.tmp = dream_alloc ((size_t) threads * j.in * j.kk, sizeof (float), "conv weight", error);
+  if (!j.tmp)
+    return NULL;
+  if (pool)
+    dream_pool_run (pool, (j.out + j.per_task - 1) / j.per_task, ohwi_task, &j);
+  else
+    for (int i = 0; i * j.per_task < j.out; i++)
+      ohwi_task (&j, i, 0);
+  g_free (j.tmp);
   return buf;
 }

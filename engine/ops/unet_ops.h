@@ -65,33 +65,33 @@ void dream_concat_channels (const float *a, int ca, const float *b, int cb,
  * (cos first), computed in float32 the way PyTorch does. dim even. */
 void dream_timestep_embedding (float t, int dim, float *out);
 
-/* A k×k convolution on HWC maps that takes its weight in PyTorch's own
- * layout, (out, in, k, k) = (out, in·k·k) row-major, so an F32 weight is
- * used straight from the file's mapping and an F16/BF16 one only needs
- * widening, never repacking. Pixels are cut into chunks; per chunk a
- * pool thread gathers the neighbourhoods in (in, ky, kx) order (an
- * im2col of that chunk only, in its own scratch) and multiplies them by
- * Wᵀ with one GEMM straight into the output rows, then adds the bias.
- * When there are fewer chunks than threads the output channels are split
- * too. Options:
+/* A k×k convolution on HWC maps with the weight in (out, k, k, in) order
+ * ("OHWI": PyTorch's (out, in, k, k) with the input channels moved last,
+ * see dream_weight_widen_ohwi) so that each tap's input channels are one
+ * run of floats both in the map and in the weight. Pixels are cut into
+ * chunks; per chunk a pool thread gathers the neighbourhoods in
+ * (ky, kx, in) order with one memcpy per tap (an im2col of that chunk
+ * only, in its own scratch) and multiplies them by Wᵀ with one GEMM
+ * straight into the output rows, then adds the bias. When there are fewer
+ * chunks than threads the output channels are split too. Options:
  *   stride 1 or 2, pad = zero rows/columns added at the top and left (the
  *   bottom/right padding is what the output size implies: the UNet's
  *   Downsample is stride 2, pad 1, oh = ⌈h/2⌉; the VAE's is stride 2,
  *   pad 0, oh = h/2, one zero row/column at the bottom/right);
  *   upsample: x is read as its nearest-neighbour ×2 enlargement
  *   (Upsample's interpolate + conv without the enlarged map).
+ * Stride-1 3×3 convolutions on wide maps skip the gather: nine GEMMs on
+ * shifted views of a zero-padded band of input rows (see unet_ops.c).
  * y (batch, oh, ow, out) from x (batch, h, w, in); scratch holds
- * dream_pool_n_threads(pool) blocks of dream_conv_oihw_scratch_size(). */
-enum { DREAM_CONV_MAX_K = 7 };
-
+ * dream_pool_n_threads(pool) blocks of dream_conv_ohwi_scratch_size(). */
 typedef struct {
-  int in_ch, out_ch, k;  /* k odd, <= DREAM_CONV_MAX_K */
-  const float *w;     /* (out_ch, in_ch, k, k) */
+  int in_ch, out_ch, k;  /* k odd */
+  const float *w;     /* (out_ch, k, k, in_ch) */
   const float *b;     /* (out_ch) or NULL */
-} dream_conv_oihw;
+} dream_conv_ohwi;
 
-size_t dream_conv_oihw_scratch_size (const dream_conv_oihw *conv);
-void dream_conv_oihw_run (const dream_conv_oihw *conv, int stride, int pad, gboolean upsample,
+size_t dream_conv_ohwi_scratch_size (const dream_conv_ohwi *conv, int stride, int oh, int ow);
+void dream_conv_ohwi_run (const dream_conv_ohwi *conv, int stride, int pad, gboolean upsample,
                           const float *x, int batch, int h, int w, float *y, int oh, int ow,
                           dream_pool *pool, float *scratch);
 
@@ -127,5 +127,12 @@ void dream_add (float *y, const float *x, size_t n);
  * over the pool. NULL + DREAM_ERROR_MODEL for non-floating tensors. */
 const float *dream_weight_widen (const dream_st_tensor *t, float *buf, dream_pool *pool,
                                  GError **error);
+
+/* A conv weight (out, in, k, k) of any float dtype as float32 in
+ * (out, k, k, in) order for dream_conv_ohwi: widened and permuted into
+ * buf (t->n_elements floats), split over the pool; a 1×1 weight is the
+ * same in both orders and comes back as dream_weight_widen() gives it. */
+const float *dream_weight_widen_ohwi (const dream_st_tensor *t, float *buf, dream_pool *pool,
+                                      GError **error);
 
 #endif /* DREAM_UNET_OPS_H */
