@@ -534,8 +534,8 @@ ohwi_task (void *ctx, int task, int thread)
       for (int c = 0; c * WIDEN_CHUNK < K; c++)
         widen_task (&w, c, 0);
       float *dst = j->dst + (size_t) o * K;
-      for (int i = 0; i < j->in; i++)
-        for (int t = 0; t < j->kk; t++)
+      for (int t = 0; t < j->kk; t++)
+        for (int i = 0; i < j->in; i++)
           dst[(size_t) t * j->in + i] = row[(size_t) i * j->kk + t];
     }
 }
