@@ -8,7 +8,7 @@
  * through the network, so a file that loads runs.
  *
  * The forward pass runs layer by layer over the whole batch, so that each
- * layer's weight is widened (if F16/BF16) once for all images:
+ * layer's weight is widened (and, for convs, reordered) once for all images:
  *
  *   emb  = Linear₂ SiLU Linear₁ timestep_embedding(t)         (B, 4mc)
  *   h    = x                                                  (B, h, w, cin)

@@ -22,7 +22,9 @@
  * level, transformer depth, context width, 4 or 9 input channels, conv
  * (SD1) or linear (SD2) projections. Heads come from dream_ldm_config
  * (see ldm_config.h). Weights stay in the mapping in their own dtype
- * (F32, F16, BF16); F16/BF16 are widened one layer at a time.
+ * (F32, F16, BF16): a layer at a time, its weight is widened to F32 (conv
+ * weights also reordered, see unet_ops.h) into one layer-sized buffer;
+ * F32 Linear weights are used from the mapping as they are.
  *
  * Feature maps are HWC per image, images stacked: x[((b·h + y)·w + xx)·c + ch].
  * A dream_unet is read-only once loaded; run-state is per call.

@@ -19,7 +19,8 @@
  * Read from the checkpoint's own tensor names (first_stage_model.* or
  * without prefix); levels, blocks per level, attention levels, channels
  * and z/embed sizes come from the shapes. Weights stay in the mapping
- * (any float dtype) and are widened one layer at a time. The latent
+ * (any float dtype) and are widened (convs: reordered) one layer at a
+ * time into one layer-sized buffer. The latent
  * scale factor (0.18215) is the sampler's business, not the VAE's.
  *
  * Feature maps are HWC per image, images stacked. A dream_vae is
