@@ -65,7 +65,9 @@ void dream_sd_load_norm (dream_sd_loader *L, dream_wb *wb, const char *base,
  * their pages of the read-only mapping are dropped (madvise DONTNEED)
  * and come back from the page cache if touched again, so nothing breaks;
  * peak resident memory is what drops. Pages shared with other tensors
- * are dropped too and simply re-read. */
+ * are dropped too and simply re-read. Only for files opened with
+ * dream_st_open() (a read-only file mapping): on a dream_st_open_memory()
+ * buffer the kernel would zero the pages instead. */
 void dream_sd_release_tensors (const dream_st_file *file, const char *prefix);
 
 /* ---- running --------------------------------------------------------------- */
