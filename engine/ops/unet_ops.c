@@ -37,50 +37,10 @@ dream_silu (float *x, size_t n)
 enum { GEGLU_ROWS = 64 };
 
 typedef struct {
-  const float *h;
+  float *h;
   float *y;
   int n, f;
 } geglu_job;
-
-/* erf without calls or branches, so that rows vectorise: for |x| < 0.75
- * x·P(x²), above 1 − e^(−x²)·Q(1/(1+|x|)), 1 from |x| >= 4 (erfc(4) <
- * 2e-8). P (degree 5 in x²) and Q (degree 9) are least-squares fits to
- * erf(x)/x and erfc(x)·e^(x²) on Chebyshev nodes of their intervals
- * (made for this file with numpy); max |error| 1.1e-7 evaluated in
- * float32, like libm's erff. */
-static inline float
-erf_v (float x)
-{
-  const float ax = fabsf (x), x2 = ax * ax;
-  float p = -6.7872257e-4f;
-  p = p * x2 + 5.1198793e-3f;
-  p = p * x2 - 2.6837517e-2f;
-  p = p * x2 + 1.1283440e-1f;
-  p = p * x2 - 3.7612623e-1f;
-  p = p * x2 + 1.1283792f;
-  const float t = 1.0f / (1.0f + ax);
-  float q = -5.8362204e-1f;
-  q = q * t + 2.8651967f;
-  q = q * t - 6.0202641f;
-  q = q * t + 6.8021326f;
-  q = q * t - 4.0066953f;
-  q = q * t + 7.0204073e-1f;
-  q = q * t + 9.0699904e-2f;
-  q = q * t + 5.8792645e-1f;
-  q = q * t + 5.6247836e-1f;
-  q = q * t + 5.4694898e-5f;
-  float r = ax < 0.75f ? ax * p : 1.0f - dream_vexp_neg (-x2) * q;
-  r = ax >= 4.0f ? 1.0f : r;
-  return x < 0.0f ? -r : r;
-}
-
-/* y (f) = a · gelu(g), exact (erf) GELU */
-__attribute__ ((target_clones ("avx512f", "avx2,fma", "default"))) static void
-geglu_row (const float *a, const float *g, float *y, int f)
-{
-  for (int i = 0; i < f; i++)
-    y[i] = a[i] * (0.5f * g[i] * (1.0f + erf_v (g[i] * 0.70710678f)));
-}
 
 static void
 geglu_task (void *ctx, int task, int thread)
@@ -90,13 +50,15 @@ geglu_task (void *ctx, int task, int thread)
   int r1 = MIN (j->n, (task + 1) * GEGLU_ROWS);
   for (int r = task * GEGLU_ROWS; r < r1; r++)
     {
-      const float *a = j->h + (size_t) r * 2 * j->f;
-      geglu_row (a, a + j->f, j->y + (size_t) r * j->f, j->f);
+      float *a = j->h + (size_t) r * 2 * j->f, *g = a + j->f, *y = j->y + (size_t) r * j->f;
+      dream_gelu (g, j->f);   /* nn.h: exact (erf) GELU, in place */
+      for (int i = 0; i < j->f; i++)
+        y[i] = a[i] * g[i];
     }
 }
 
 void
-dream_geglu (const float *h, int n, int f, float *y, dream_pool *pool)
+dream_geglu (float *h, int n, int f, float *y, dream_pool *pool)
 {
   geglu_job j = { h, y, n, f };
   dream_pool_run (pool, (n + GEGLU_ROWS - 1) / GEGLU_ROWS, geglu_task, &j);

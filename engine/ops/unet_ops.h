@@ -52,9 +52,10 @@ void dream_group_norm (const float *x, int n_px, int c, int groups,
 /* x ← x · sigmoid(x) */
 void dream_silu (float *x, size_t n);
 
-/* GEGLU: h (n, 2f) = [a | g] → y (n, f) = a · gelu(g), exact (erf) GELU.
- * y may not overlap h. */
-void dream_geglu (const float *h, int n, int f, float *y, dream_pool *pool);
+/* GEGLU: h (n, 2f) = [a | g] → y (n, f) = a · gelu(g), exact (erf) GELU
+ * (dream_gelu of nn.h, which overwrites the g half of h). y may not
+ * overlap h. */
+void dream_geglu (float *h, int n, int f, float *y, dream_pool *pool);
 
 /* Channel concatenation: a (n, ca), b (n, cb) → y (n, ca + cb). */
 void dream_concat_channels (const float *a, int ca, const float *b, int cb,
