@@ -19,7 +19,9 @@
 # Xeons unless told the core type (5x slower; see engine/ops/gemm.c). The
 # engine picks the kernel from the CPU flags itself; for a fair race
 # PyTorch gets the same choice through OPENBLAS_CORETYPE (an existing
-# value is kept). Its convolutions run in oneDNN either way.
+# value is kept). Its convolutions run in oneDNN either way. OpenBLAS's
+# own thread pool ignores torch.set_num_threads, so PyTorch runs with
+# OMP_NUM_THREADS and OPENBLAS_NUM_THREADS set to the thread count too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ckpt=${1:?usage: bench/compare_sd.sh CKPT [ROUNDS] [THREADS...]}; shift
@@ -49,7 +51,8 @@ for what in unet vae; do
     : > "$tmp/d"; : > "$tmp/t"; : > "$tmp/dc"; : > "$tmp/tc"
     for r in $(seq "$rounds"); do
       d=$(build/bench/bench-unet --weights "$ckpt" --what "$what" --threads "$t" --runs 1 2>/dev/null | tail -1)
-      p=$(/usr/bin/python3 bench/sd_torch.py bench --weights "$ckpt" --what "$what" --threads "$t" --runs 1 | tail -1)
+      p=$(OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t /usr/bin/python3 bench/sd_torch.py bench \
+            --weights "$ckpt" --what "$what" --threads "$t" --runs 1 | tail -1)
       echo "$d" | field best >> "$tmp/d"; echo "$p" | field best >> "$tmp/t"
       echo "$d" | field cpu_best >> "$tmp/dc"; echo "$p" | field cpu_best >> "$tmp/tc"
       dm=$(echo "$d" | field peak_rss); tm=$(echo "$p" | field peak_rss)
