@@ -301,6 +301,79 @@ gboolean dream_clip_score (const dream_model *clip, const dream_image *image,
                            const dream_clip_params *params,
                            dream_clip_score_result *results, GError **error);
 
+/* ---- content-aware fill and canvas extension ---------------------------
+ *
+ * Content-aware fill removes what a mask covers and rebuilds it from the
+ * rest of the image, so texture and structure continue across the mask's
+ * edge (multi-scale PatchMatch with coherent voting: Wexler et al. 2007,
+ * Barnes et al. 2009). It needs no model. Canvas extension (outpainting)
+ * grows the canvas and returns the mask of the new area, to be filled by
+ * dream_fill() (or by diffusion with a prompt, see the SD section).
+ *
+ *     dream_image img  = { pixels, w, h, 3 };          // or 1..4 channels
+ *     dream_image mask = { sel, w, h, 1 };             // 1 = fill, 0 = keep
+ *     dream_image out  = { g_new (float, (gsize) w * h * 3), w, h, 3 };
+ *     dream_fill_params p = dream_fill_default_params ();
+ *     p.context = 0;                                   // sample everywhere
+ *     if (!dream_fill (&img, &mask, &out, &p, &err)) ...
+ *
+ *     // outpainting: 256 px more on the right, then fill
+ *     dream_image big, bigmask;
+ *     if (!dream_canvas_extend (&img, 0, 256, 0, 0, 16, &big, &bigmask, &err)) ...
+ *     dream_image res = { g_new (float, (gsize) big.width * big.height * 3),
+ *                         big.width, big.height, 3 };
+ *     if (!dream_fill (&big, &bigmask, &res, &p, &err)) ...
+ *     g_free (big.data); g_free (bigmask.data);
+ */
+
+typedef struct {
+  int context;        /* where patches are sampled from: pixels within this
+                         distance of the hole's bounding box (0 = the whole
+                         image). Memory and time are bounded by the hole's
+                         bounding box grown by `context`, not by the image. */
+  guint64 seed;       /* PatchMatch's random initialisation; the same seed,
+                         settings and thread count give the same pixels */
+  int patch;          /* patch edge in pixels, odd, 3..15 (0 = default 7) */
+  int n_threads;      /* 0 = one per core */
+  dream_progress_func progress;  /* may be NULL */
+  gpointer progress_user;
+} dream_fill_params;
+
+/* context 0 (whole image), seed 0, patch 7 (default), n_threads 0. */
+dream_fill_params dream_fill_default_params (void);
+
+/* Fills the masked part of `image` into `out` (caller-allocated, same
+ * width, height and channels; `out` may be `image` itself to fill in
+ * place). Thread-safe: calls share nothing.
+ *   image: 1..4 channels; with 2 or 4 channels the last is alpha and is
+ *          filled like the colours.
+ *   mask:  1 channel, same width and height; 1 = fill, 0 = keep, values
+ *          between are a feather: out = m·filled + (1 − m)·image, so where
+ *          the mask is 0 `out` equals `image` bit for bit. Pixels with
+ *          m >= 0.5 are rebuilt; the rest are kept and used as context.
+ * Errors (FALSE, `out` untouched): DREAM_ERROR_INVALID_ARGUMENT for an
+ * empty mask ("nothing to fill"), a mask covering everything or leaving
+ * too little to sample from within `context`, size or channel mismatch,
+ * bad parameters; DREAM_ERROR_OUT_OF_MEMORY; DREAM_ERROR_CANCELLED. */
+gboolean dream_fill (const dream_image *image, const dream_image *mask,
+                     dream_image *out, const dream_fill_params *params,
+                     GError **error);
+
+/* Outpainting helper: `image` on a canvas grown by left/right/top/bottom
+ * pixels (each 0..65536, the result at most 65536 per side). New pixels
+ * get mask 1 and are set to the nearest edge pixel of the old image (a
+ * neutral start for diffusion; dream_fill() rebuilds them anyway); old
+ * pixels get mask 0, except a band `feather` pixels wide along the new
+ * sides where the mask ramps from 1 at the old edge down to 0, so the
+ * fill blends into the old image without a seam (feather 0 = hard edge).
+ * out_image (channels as `image`) and out_mask (1 channel) are allocated
+ * by the call: g_free() their data. On failure nothing is allocated. */
+gboolean dream_canvas_extend (const dream_image *image,
+                              int left, int right, int top, int bottom,
+                              int feather,
+                              dream_image *out_image, dream_image *out_mask,
+                              GError **error);
+
 G_END_DECLS
 
 #endif /* DREAM_H */
