@@ -88,4 +88,32 @@ gboolean dream_st_write (const char *path, const dream_st_out *tensors,
                          int n_tensors, const char *const *metadata,
                          GError **error);
 
+/* ---- views: tensors of other files under new names ----------------------
+ *
+ * A view is a dream_st_file whose tensors are tensors of other open files
+ * (its parts), each under a name of the caller's choosing and optionally
+ * another shape with the same element count (e.g. a Linear (out, in)
+ * seen as a 1×1 conv (out, in, 1, 1)). Data pointers still point into the
+ * parts' mappings: nothing is copied. Every lookup function above works
+ * on a view. Used to show a diffusers folder under the single-file LDM
+ * names the loaders know (io/sd_checkpoint.h). */
+
+/* An empty view; `name` is shown in messages. */
+dream_st_file *dream_st_view_new (const char *name);
+
+/* The view takes ownership of `part` (closed with the view). */
+void dream_st_view_own (dream_st_file *view, dream_st_file *part);
+
+/* Adds tensor t (of a part, or of any file that outlives the view) as
+ * `name`; shape NULL keeps t's shape, else n_dims entries with the same
+ * element count. FALSE + DREAM_ERROR_MODEL if the name is taken or the
+ * shape does not fit. */
+gboolean dream_st_view_add (dream_st_file *view, const char *name,
+                            const dream_st_tensor *t, int n_dims,
+                            const int64_t *shape, GError **error);
+
+/* Sets a __metadata__ entry of the view (copied). */
+void dream_st_view_set_metadata (dream_st_file *view, const char *key,
+                                 const char *value);
+
 #endif /* DREAM_SAFETENSORS_H */
