@@ -1,5 +1,4 @@
 /* dream-denoise.c — Dreamlayer for GIMP 2.10: Filters ▸ Enhance ▸ Dream Denoise…
- * (and the entry point of plug-in-dream-upscale, see dream-upscale.c)
  *
  * Procedure plug-in-dream-denoise (run-mode, image, drawable, sigma, model)
  *   sigma  FLOAT   noise σ in 8-bit levels, 0..75; negative = estimate
@@ -30,24 +29,12 @@
 #include "dream-pixels.h"
 #include "denoise-dialog.h"
 #include "dream-gimp2.h"
-#include "upscale-dialog.h"
 
 #define PARASITE_NAME DREAM_GIMP2_PARASITE
 #define SIGMA_MAX     75.0
 
-static void query (void);
-static void run   (const gchar      *name,
-                   gint              nparams,
-                   const GimpParam  *param,
-                   gint             *nreturn_vals,
-                   GimpParam       **return_vals);
-
-const GimpPlugInInfo PLUG_IN_INFO = { NULL, NULL, query, run };
-
-MAIN ()
-
-static void
-query (void)
+void
+dream_gimp2_denoise_query (void)
 {
   static const GimpParamDef args[] = {
     { GIMP_PDB_INT32,    "run-mode", "The run mode { RUN-INTERACTIVE (0), RUN-NONINTERACTIVE (1), RUN-WITH-LAST-VALS (2) }" },
@@ -81,7 +68,6 @@ query (void)
                           args, return_vals);
 
   gimp_plugin_menu_register (DREAM_GIMP2_DENOISE_PROC, "<Image>/Filters/Enhance");
-  dream_gimp2_upscale_query ();
 }
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -288,12 +274,12 @@ denoise_to_new_layer (gint32                        image,
 
 /* ---- the procedure ------------------------------------------------------ */
 
-static void
-run (const gchar      *name,
-     gint              nparams,
-     const GimpParam  *param,
-     gint             *nreturn_vals,
-     GimpParam       **return_vals)
+void
+dream_gimp2_denoise_run (const gchar      *name,
+                         gint              nparams,
+                         const GimpParam  *param,
+                         gint             *nreturn_vals,
+                         GimpParam       **return_vals)
 {
   static GimpParam values[3];
   static gchar *message = NULL;
@@ -308,25 +294,6 @@ run (const gchar      *name,
   values[0].type = GIMP_PDB_STATUS;
   values[0].data.d_status = GIMP_PDB_SUCCESS;
   g_clear_pointer (&message, g_free);
-
-  gegl_init (NULL, NULL);
-
-  if (strcmp (name, DREAM_GIMP2_UPSCALE_PROC) == 0)
-    {
-      gint32 image_out = -1, layer_out = -1;
-
-      if (dream_gimp2_upscale_run (nparams, param, &image_out, &layer_out,
-                                   &status, &message))
-        {
-          *nreturn_vals = 3;
-          values[1].type = GIMP_PDB_IMAGE;
-          values[1].data.d_image = image_out;
-          values[2].type = GIMP_PDB_LAYER;
-          values[2].data.d_layer = layer_out;
-          return;
-        }
-      goto out;
-    }
 
   if (strcmp (name, DREAM_GIMP2_DENOISE_PROC) != 0 || nparams < 3)
     {

@@ -1,6 +1,8 @@
 /* dream-gimp2.h — what the GIMP 2.10 procedures of the `dreamlayer`
- * executable share (dream-denoise.c holds main, query and run and these
- * helpers; dream-upscale.c the upscale procedure). */
+ * executable share. dreamlayer.c holds main and dispatches query and run
+ * to one file per area (dream-denoise.c, dream-upscale.c, …) through the
+ * table it holds; a new procedure adds its pair below and a row there.
+ * The shared helpers live in dream-denoise.c. */
 #ifndef DREAM_GIMP2_H
 #define DREAM_GIMP2_H
 
@@ -15,16 +17,19 @@ gboolean dream_gimp2_progress (gpointer user, double fraction);
 /* Attaches the "dreamlayer-settings" parasite (persistent, undoable). */
 void dream_gimp2_attach_settings (gint32 item, const gchar *text);
 
-/* Registers plug-in-dream-upscale. */
-void dream_gimp2_upscale_query (void);
+/* One procedure area: query installs its procedures; run executes one
+ * (the GimpPlugInInfo run signature; gegl_init has been called). */
+typedef void (*dream_gimp2_run_func) (const gchar      *name,
+                                      gint              nparams,
+                                      const GimpParam  *param,
+                                      gint             *nreturn_vals,
+                                      GimpParam       **return_vals);
 
-/* Runs plug-in-dream-upscale. On success returns TRUE with *image_out and
- * *layer_out; else FALSE with *status and *message (newly allocated). */
-gboolean dream_gimp2_upscale_run (gint               nparams,
-                                  const GimpParam   *param,
-                                  gint32            *image_out,
-                                  gint32            *layer_out,
-                                  GimpPDBStatusType *status,
-                                  gchar            **message);
+void dream_gimp2_denoise_query (void);   /* plug-in-dream-denoise */
+void dream_gimp2_denoise_run (const gchar *name, gint nparams, const GimpParam *param,
+                              gint *nreturn_vals, GimpParam **return_vals);
+void dream_gimp2_upscale_query (void);   /* plug-in-dream-upscale */
+void dream_gimp2_upscale_run (const gchar *name, gint nparams, const GimpParam *param,
+                              gint *nreturn_vals, GimpParam **return_vals);
 
 #endif

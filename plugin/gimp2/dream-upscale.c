@@ -198,13 +198,13 @@ upscale (gint32 image, gint32 drawable, const DreamGimp2UpscaleVals *vals,
   return TRUE;
 }
 
-gboolean
-dream_gimp2_upscale_run (gint               nparams,
-                         const GimpParam   *param,
-                         gint32            *image_out,
-                         gint32            *layer_out,
-                         GimpPDBStatusType *status,
-                         gchar            **message)
+static gboolean
+upscale_run (gint               nparams,
+             const GimpParam   *param,
+             gint32            *image_out,
+             gint32            *layer_out,
+             GimpPDBStatusType *status,
+             gchar            **message)
 {
   DreamGimp2UpscaleVals vals;
   GimpRunMode run_mode;
@@ -320,4 +320,40 @@ dream_gimp2_upscale_run (gint               nparams,
     gimp_displays_flush ();
   *status = GIMP_PDB_SUCCESS;
   return TRUE;
+}
+
+void
+dream_gimp2_upscale_run (const gchar      *name,
+                         gint              nparams,
+                         const GimpParam  *param,
+                         gint             *nreturn_vals,
+                         GimpParam       **return_vals)
+{
+  static GimpParam values[3];
+  static gchar *message = NULL;
+  GimpPDBStatusType status = GIMP_PDB_SUCCESS;
+  gint32 image_out = -1, layer_out = -1;
+
+  (void) name;
+  g_clear_pointer (&message, g_free);
+  *return_vals = values;
+  values[0].type = GIMP_PDB_STATUS;
+  if (upscale_run (nparams, param, &image_out, &layer_out, &status, &message))
+    {
+      *nreturn_vals = 3;
+      values[0].data.d_status = GIMP_PDB_SUCCESS;
+      values[1].type = GIMP_PDB_IMAGE;
+      values[1].data.d_image = image_out;
+      values[2].type = GIMP_PDB_LAYER;
+      values[2].data.d_layer = layer_out;
+      return;
+    }
+  values[0].data.d_status = status;
+  *nreturn_vals = 1;
+  if (message)
+    {
+      *nreturn_vals = 2;
+      values[1].type = GIMP_PDB_STRING;
+      values[1].data.d_string = message;
+    }
 }

@@ -51,7 +51,7 @@ unset DREAM_TEST_CANCEL_AT
 timeout 120 gimp-console-2.10 -i -d -f -b '(gimp-quit 0)' >"$WORK/init.log" 2>&1
 [ -d "$GIMP2_DIRECTORY/plug-ins" ] || die "GIMP did not create its profile (see $WORK/init.log)"
 cp "$PLUGIN" "$GIMP2_DIRECTORY/plug-ins/"
-cp "$HERE/dl2-tests.scm" "$GIMP2_DIRECTORY/scripts/"
+cp "$HERE"/dl2-*.scm "$GIMP2_DIRECTORY/scripts/"   # dl2-tests.scm + other areas' parts
 
 # ---- inputs and references ----------------------------------------------------
 D="$WORK/data"
@@ -103,5 +103,18 @@ fi
 grep -h "execution error" "$WORK/batch.log" "$WORK/cancel.log" >&2
 "$PY" "$HERE/dl2check.py" judge "$D" "$WORK/batch.log" "$WORK/cancel.log" "$WORK/gui.log"
 status=$?
+
+# ---- other procedure areas ---------------------------------------------------------
+# run-<area>.sh beside this file is sourced here: it may use run_gimp, $D,
+# $DREAM, $PLUGIN, $PY, $WORK and its own dl2-<area>.scm (already in the
+# profile), prints its own PASS/FAIL lines and "N passed, M failed", and
+# sets part_failed=1 on any failure.
+for part in "$HERE"/run-*.sh; do
+  [ -f "$part" ] || continue
+  part_failed=0
+  # shellcheck disable=SC1090
+  . "$part"
+  [ "$part_failed" -eq 0 ] || status=1
+done
 echo "wall time: $(( $(date +%s) - START )) s (logs in $WORK)" >&2
 exit $status

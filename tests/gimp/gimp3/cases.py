@@ -340,6 +340,14 @@ def case_upscale_cancel():
     upscale_case("up-in.png", scale=2.0, model="photo")
 
 
+# Other procedure areas keep their cases in cases_<area>.py beside this
+# file (same globals: call, snapshot, export, facts, ...), so each area's
+# tests live in its own file.
+_here = os.path.dirname(os.path.abspath(os.environ.get("DREAM_CASES_PY", "")) or ".")
+for _part in sorted(os.listdir(_here)) if os.path.isdir(_here) else []:
+    if _part.startswith("cases_") and _part.endswith(".py"):
+        exec(open(os.path.join(_here, _part), encoding="utf-8").read())
+
 CASES = {name[5:].replace("_", "-"): fn for name, fn in list(globals().items())
          if name.startswith("case_") and callable(fn)}
 

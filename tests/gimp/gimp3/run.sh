@@ -124,6 +124,7 @@ run_case() { # run_case NAME [ENV=VAL...]
   local t0 rc
   t0=$(date +%s.%N)
   env "$@" DREAM_CASE="$name" DREAM_DATA="$DATA" DREAM_OUT="$CASE_OUT" \
+    DREAM_CASES_PY="$SRC/tests/gimp/gimp3/cases.py" \
     timeout "$GIMP_TIMEOUT" gimp-console-3.0 -i --quit \
       --batch-interpreter python-fu-eval \
       -b "exec(open('$SRC/tests/gimp/gimp3/cases.py').read())" \
@@ -386,6 +387,15 @@ case_dialog() {
   facts 're.fullmatch(r"Denoised σ=\d+\.\d \(estimated\)", top_name) is not None' \
     --message "named with the dialog's settings (estimated)"
 }
+
+# Other procedure areas: run-<area>.sh beside this file defines its
+# case_* functions (with run_case, facts, chk, ...) and appends its case
+# names to ALL_CASES; cases_<area>.py holds their GIMP side.
+for part in "$SRC"/tests/gimp/gimp3/run-*.sh; do
+  [ -f "$part" ] || continue
+  # shellcheck disable=SC1090
+  . "$part"
+done
 
 cases=("$@")
 [ ${#cases[@]} -gt 0 ] || cases=("${ALL_CASES[@]}")
