@@ -9,5 +9,7 @@ int cmd_upscale (int argc, char **argv);
 int cmd_run_net (int argc, char **argv);
 int cmd_clip_score (int argc, char **argv);
 int cmd_sample (int argc, char **argv);
+int cmd_inpaint (int argc, char **argv);
+int cmd_outpaint (int argc, char **argv);
 
 #endif

@@ -151,6 +151,8 @@ typedef struct {
 static const command commands[] = {
   { "denoise", cmd_denoise, "remove noise from a photo (FFDNet)" },
   { "upscale", cmd_upscale, "enlarge an image with a super-resolution network" },
+  { "inpaint", cmd_inpaint, "fill the masked part of an image (content-aware fill)" },
+  { "outpaint", cmd_outpaint, "extend the canvas and fill the new area" },
   { "clip-score", cmd_clip_score, "score how well an image matches captions (CLIP)" },
   { "run-net", cmd_run_net, "developer: run one network on tensors from a safetensors file" },
   { "sample", cmd_sample, "developer: run a Stable Diffusion sampler loop on given contexts" },
