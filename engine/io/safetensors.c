@@ -58,6 +58,8 @@ struct dream_st_file {
   GHashTable *by_name;       /* tensor name → index + 1 */
   GHashTable *metadata;      /* __metadata__ key → value */
   GStringChunk *strings;     /* every name, key and value above */
+  GPtrArray *parts;          /* a view's owned files, or NULL */
+  int capacity;              /* a view's room in tensors */
 };
 
 static const char *const dtype_names[] = {
@@ -702,10 +704,99 @@ dream_st_close (dream_st_file *file)
   g_hash_table_unref (file->metadata);
   g_string_chunk_free (file->strings);
   g_free (file->tensors);
+  if (file->parts)
+    g_ptr_array_unref (file->parts);
   if (file->mapping)
     g_mapped_file_unref (file->mapping);
   g_free (file->name);
   g_free (file);
+}
+
+/* ---- views -------------------------------------------------------------- */
+
+dream_st_file *
+dream_st_view_new (const char *name)
+{
+  dream_st_file *st;
+
+  g_return_val_if_fail (name != NULL, NULL);
+  st = st_file_new (name);
+  st->parts = g_ptr_array_new_with_free_func ((GDestroyNotify) dream_st_close);
+  return st;
+}
+
+void
+dream_st_view_own (dream_st_file *view, dream_st_file *part)
+{
+  g_return_if_fail (view != NULL && view->parts != NULL);
+  if (part)
+    g_ptr_array_add (view->parts, part);
+}
+
+gboolean
+dream_st_view_add (dream_st_file *view, const char *name,
+                   const dream_st_tensor *t, int n_dims,
+                   const int64_t *shape, GError **error)
+{
+  char shown[ST_SHOWN_NAME_BYTES];
+  dream_st_tensor *dst;
+
+  g_return_val_if_fail (view != NULL && view->parts != NULL, FALSE);
+  g_return_val_if_fail (name != NULL && t != NULL, FALSE);
+
+  if (g_hash_table_contains (view->by_name, name))
+    return st_fail (error, view->name, "two tensors would be named '%s'",
+                    st_shorten (name, shown, sizeof shown));
+  if (shape)
+    {
+      int64_t n = 1;
+
+      if (n_dims < 0 || n_dims > DREAM_ST_MAX_DIMS)
+        return st_fail (error, view->name, "tensor '%s': %d dimensions",
+                        st_shorten (name, shown, sizeof shown), n_dims);
+      for (int d = 0; d < n_dims; d++)
+        {
+          if (shape[d] < 0 || (shape[d] > 0 && n > G_MAXINT64 / shape[d]))
+            return st_fail (error, view->name, "tensor '%s': bad shape",
+                            st_shorten (name, shown, sizeof shown));
+          n *= shape[d];
+        }
+      if (n != t->n_elements)
+        return st_fail (error, view->name, "tensor '%s' has %" G_GINT64_FORMAT
+                        " elements, not %" G_GINT64_FORMAT,
+                        st_shorten (name, shown, sizeof shown),
+                        (gint64) t->n_elements, (gint64) n);
+    }
+  if (view->n_tensors == view->capacity)
+    {
+      view->capacity = MAX (64, 2 * view->capacity);
+      view->tensors = g_renew (dream_st_tensor, view->tensors, view->capacity);
+    }
+  dst = &view->tensors[view->n_tensors];
+  *dst = *t;
+  dst->name = g_string_chunk_insert (view->strings, name);
+  if (shape)
+    {
+      dst->n_dims = n_dims;
+      memset (dst->shape, 0, sizeof dst->shape);
+      for (int d = 0; d < n_dims; d++)
+        dst->shape[d] = shape[d];
+    }
+  view->n_tensors++;
+  g_hash_table_insert (view->by_name, (gpointer) dst->name,
+                       GINT_TO_POINTER (view->n_tensors));
+  return TRUE;
+}
+
+void
+dream_st_view_set_metadata (dream_st_file *view, const char *key,
+                            const char *value)
+{
+  g_return_if_fail (view != NULL && view->parts != NULL);
+  g_return_if_fail (key != NULL && value != NULL);
+  g_hash_table_insert (view->metadata,
+                       g_string_chunk_insert (view->strings, key),
+                       g_string_chunk_insert (view->strings, value));
 }
 
 /* ---- lookups ------------------------------------------------------------ */

@@ -39,7 +39,8 @@
  *      512 ε; "turbo" in the file or folder name (or modelspec
  *      architecture) = SD-Turbo (SD 2.1 distilled: ε, 512, 1–4 steps,
  *      no guidance, sigmas of t = 999, 899, ...: sampler "turbo");
- *   3. the file's metadata "config" (ldm_config.h), diffusers config.json
+ *   3. the file's metadata: "config" (ldm_config.h), "text_heads" and
+ *      "activation" (gelu / quick_gelu) for the text tower; diffusers config.json
  *      files (unet: attention_head_dim / num_attention_heads,
  *      cross_attention_dim, use_linear_projection, sample_size;
  *      scheduler: prediction_type, num_train_timesteps, beta_start,
@@ -102,8 +103,9 @@ typedef struct {
                                  text encoder already dropped its last layer) */
   /* defaults for a user who sets nothing */
   int default_steps;          /* 20; SD-Turbo 1 */
-  double default_cfg;         /* 7.5; SD-Turbo 0 (guidance off) */
-  const char *default_sampler;/* "euler-a" / "ddim" ...; SD-Turbo "turbo" */
+  double default_cfg;         /* 7.5; SD-Turbo 1 (= guidance off: the
+                                 conditional prediction alone) */
+  const char *default_sampler;/* "euler-a"; SD-Turbo "turbo" (cli/sample.c names) */
 } dream_sd_checkpoint;
 
 /* Opens a checkpoint file or diffusers folder (see above); config_path (an

@@ -1,0 +1,170 @@
+#!/usr/bin/python3
+"""Name tables for tests/test_sd_checkpoint.c: how the golden SD checkpoints'
+tensors (../shared/data/golden/{unet_sd1,vae,clip}/model.safetensors, LDM and
+OpenAI-CLIP names) are called in a diffusers folder.
+
+The diffusers names are derived here by walking the two architectures the way
+their constructors build them, independently of the engine's C code:
+
+  LDM openaimodel.UNetModel appends to input_blocks, for each level, one
+  [ResBlock (+ SpatialTransformer)] per res block, then a Downsample block
+  (not after the last level); middle_block = ResBlock, SpatialTransformer,
+  ResBlock; output_blocks walks the levels in reverse with num_res_blocks + 1
+  entries each, an Upsample appended to the last entry of every level but
+  the top one.  diffusers UNet2DConditionModel groups the same modules per
+  level: down_blocks[i].{resnets,attentions,downsamplers},
+  up_blocks[i] (i = 0 is the deepest level) likewise.
+
+  LDM AutoencoderKL: encoder.down[i].{block,attn,downsample},
+  decoder.up[i] (i = 0 is the top level, built in reverse);
+  diffusers AutoencoderKL: encoder.down_blocks[i], decoder.up_blocks[i]
+  with i = 0 the deepest level.
+
+  OpenAI CLIP text tower -> Hugging Face CLIPTextModel: in_proj split into
+  q, k, v (third column: which third, -1 none).
+
+Usage: /usr/bin/python3 tools/make_sd_checkpoint_names.py [GOLDEN_DIR] [OUT_DIR]
+"""
+import json
+import os
+import struct
+import sys
+
+golden = sys.argv[1] if len(sys.argv) > 1 else '../shared/data/golden'
+out = sys.argv[2] if len(sys.argv) > 2 else 'tests/data/sd_checkpoint'
+
+
+def names(path):
+    with open(path, 'rb') as f:
+        n = struct.unpack('<Q', f.read(8))[0]
+        h = json.loads(f.read(n))
+    h.pop('__metadata__', None)
+    return h
+
+
+RES_UNET = {'in_layers.0': 'norm1', 'in_layers.2': 'conv1', 'emb_layers.1': 'time_emb_proj',
+            'out_layers.0': 'norm2', 'out_layers.3': 'conv2', 'skip_connection': 'conv_shortcut'}
+
+
+def unet_modules(levels, n_res, attn_levels):
+    """(ldm module prefix, diffusers module prefix, kind) in construction order."""
+    mods = [('input_blocks.0.0.', 'conv_in.', 'same'),
+            ('time_embed.0.', 'time_embedding.linear_1.', 'same'),
+            ('time_embed.2.', 'time_embedding.linear_2.', 'same')]
+    ib = 1
+    for lvl in range(levels):
+        for j in range(n_res):
+            mods.append(('input_blocks.%d.0.' % ib, 'down_blocks.%d.resnets.%d.' % (lvl, j), 'res'))
+            if lvl in attn_levels:
+                mods.append(('input_blocks.%d.1.' % ib, 'down_blocks.%d.attentions.%d.' % (lvl, j), 'same'))
+            ib += 1
+        if lvl != levels - 1:
+            mods.append(('input_blocks.%d.0.op.' % ib, 'down_blocks.%d.downsamplers.0.conv.' % lvl, 'same'))
+            ib += 1
+    mods += [('middle_block.0.', 'mid_block.resnets.0.', 'res'),
+             ('middle_block.1.', 'mid_block.attentions.0.', 'same'),
+             ('middle_block.2.', 'mid_block.resnets.1.', 'res')]
+    ob = 0
+    for up, lvl in enumerate(reversed(range(levels))):
+        for j in range(n_res + 1):
+            mods.append(('output_blocks.%d.0.' % ob, 'up_blocks.%d.resnets.%d.' % (up, j), 'res'))
+            k = 1
+            if lvl in attn_levels:
+                mods.append(('output_blocks.%d.1.' % ob, 'up_blocks.%d.attentions.%d.' % (up, j), 'same'))
+                k = 2
+            if lvl != 0 and j == n_res:
+                mods.append(('output_blocks.%d.%d.conv.' % (ob, k), 'up_blocks.%d.upsamplers.0.conv.' % up, 'same'))
+            ob += 1
+    mods += [('out.0.', 'conv_norm_out.', 'same'), ('out.2.', 'conv_out.', 'same')]
+    return mods
+
+
+def vae_modules(levels, n_res):
+    mods = []
+    for part in ('encoder', 'decoder'):
+        mods += [(part + '.conv_in.', part + '.conv_in.', 'same'),
+                 (part + '.norm_out.', part + '.conv_norm_out.', 'same'),
+                 (part + '.conv_out.', part + '.conv_out.', 'same'),
+                 (part + '.mid.block_1.', part + '.mid_block.resnets.0.', 'vres'),
+                 (part + '.mid.block_2.', part + '.mid_block.resnets.1.', 'vres'),
+                 (part + '.mid.attn_1.', part + '.mid_block.attentions.0.', 'vattn')]
+    for lvl in range(levels):
+        for j in range(n_res):
+            mods.append(('encoder.down.%d.block.%d.' % (lvl, j), 'encoder.down_blocks.%d.resnets.%d.' % (lvl, j), 'vres'))
+        if lvl != levels - 1:
+            mods.append(('encoder.down.%d.downsample.conv.' % lvl, 'encoder.down_blocks.%d.downsamplers.0.conv.' % lvl, 'same'))
+    for up, lvl in enumerate(reversed(range(levels))):
+        for j in range(n_res + 1):
+            mods.append(('decoder.up.%d.block.%d.' % (lvl, j), 'decoder.up_blocks.%d.resnets.%d.' % (up, j), 'vres'))
+        if lvl != 0:
+            mods.append(('decoder.up.%d.upsample.conv.' % lvl, 'decoder.up_blocks.%d.upsamplers.0.conv.' % up, 'same'))
+    mods += [('quant_conv.', 'quant_conv.', 'same'), ('post_quant_conv.', 'post_quant_conv.', 'same')]
+    return mods
+
+
+def convert(ldm_names, mods):
+    rows = []
+    for name in sorted(ldm_names):
+        hits = [m for m in mods if name.startswith(m[0])]
+        assert len(hits) >= 1, name
+        ldm, dif, kind = max(hits, key=lambda m: len(m[0]))
+        tail = name[len(ldm):]
+        if kind == 'res':
+            mod, leaf = tail.rsplit('.', 1)
+            tail = RES_UNET[mod] + '.' + leaf
+        elif kind == 'vres':
+            mod, leaf = tail.rsplit('.', 1)
+            tail = {'nin_shortcut': 'conv_shortcut'}.get(mod, mod) + '.' + leaf
+        elif kind == 'vattn':
+            mod, leaf = tail.rsplit('.', 1)
+            tail = {'norm': 'group_norm', 'q': 'to_q', 'k': 'to_k', 'v': 'to_v',
+                    'proj_out': 'to_out.0'}[mod] + '.' + leaf
+        rows.append((name, dif + tail, -1))
+    assert len(set(r[1] for r in rows)) == len(rows)
+    return rows
+
+
+def clip_rows(h):
+    rows = []
+    for name in sorted(h):
+        if name.startswith('visual.') or name in ('logit_scale',):
+            continue
+        if name == 'token_embedding.weight':
+            rows.append((name, 'text_model.embeddings.token_embedding.weight', -1))
+        elif name == 'positional_embedding':
+            rows.append((name, 'text_model.embeddings.position_embedding.weight', -1))
+        elif name.startswith('ln_final.'):
+            rows.append((name, 'text_model.final_layer_norm.' + name.split('.')[-1], -1))
+        elif name == 'text_projection':
+            continue   # a CLIPTextModel has none
+        elif name.startswith('transformer.resblocks.'):
+            i, rest = name[len('transformer.resblocks.'):].split('.', 1)
+            pre = 'text_model.encoder.layers.%s.' % i
+            if rest.startswith('attn.in_proj_'):
+                leaf = 'weight' if rest.endswith('weight') else 'bias'
+                for k, q in enumerate('qkv'):
+                    rows.append((name, pre + 'self_attn.%s_proj.%s' % (q, leaf), k))
+            else:
+                m = {'ln_1': 'layer_norm1', 'ln_2': 'layer_norm2', 'attn.out_proj': 'self_attn.out_proj',
+                     'mlp.c_fc': 'mlp.fc1', 'mlp.c_proj': 'mlp.fc2'}
+                mod, leaf = rest.rsplit('.', 1)
+                rows.append((name, pre + m[mod] + '.' + leaf, -1))
+        else:
+            raise ValueError(name)
+    return rows
+
+
+def write(path, rows):
+    with open(path, 'w') as f:
+        for a, b, k in rows:
+            f.write('%s\t%s\t%d\n' % (a, b, k))
+
+
+os.makedirs(out, exist_ok=True)
+# golden unet_sd1: channel_mult [1, 2], num_res_blocks 1, attention at both levels
+write(os.path.join(out, 'unet_sd1.tsv'),
+      convert(names(os.path.join(golden, 'unet_sd1/model.safetensors')), unet_modules(2, 1, {0, 1})))
+# golden vae: ch_mult [1, 2], num_res_blocks 1
+write(os.path.join(out, 'vae.tsv'),
+      convert(names(os.path.join(golden, 'vae/model.safetensors')), vae_modules(2, 1)))
+write(os.path.join(out, 'clip_text_hf.tsv'), clip_rows(names(os.path.join(golden, 'clip/model.safetensors'))))
