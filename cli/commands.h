@@ -11,5 +11,6 @@ int cmd_clip_score (int argc, char **argv);
 int cmd_sample (int argc, char **argv);
 int cmd_inpaint (int argc, char **argv);
 int cmd_outpaint (int argc, char **argv);
+int cmd_sd_info (int argc, char **argv);
 
 #endif

@@ -155,6 +155,7 @@ static const command commands[] = {
   { "outpaint", cmd_outpaint, "extend the canvas and fill the new area" },
   { "clip-score", cmd_clip_score, "score how well an image matches captions (CLIP)" },
   { "run-net", cmd_run_net, "developer: run one network on tensors from a safetensors file" },
+  { "sd-info", cmd_sd_info, "what a Stable Diffusion checkpoint (file or diffusers folder) is" },
   { "sample", cmd_sample, "developer: run a Stable Diffusion sampler loop on given contexts" },
 };
 

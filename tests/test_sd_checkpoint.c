@@ -259,6 +259,14 @@ write_text (const char *dir, const char *name, const char *text)
 }
 
 static void
+mkdir_for (const char *file)
+{
+  char *d = g_path_get_dirname (file);
+  g_mkdir_with_parents (d, 0755);
+  g_free (d);
+}
+
+static void
 remove_tree (const char *path)
 {
   if (g_file_test (path, G_FILE_TEST_IS_DIR))
@@ -1004,6 +1012,133 @@ test_diffusers_mismatch (void)
   g_free (dir);
 }
 
+/* ---- the real SD 1.5 / 2.x layout ------------------------------------------ */
+
+/* A diffusers folder holding every tensor name of the real SD 1.5 / 2.x
+ * UNet and VAE (tests/data/sd_checkpoint/sd15_*.tsv: 686 + 248 names, in
+ * the layout tools/make_sd_checkpoint_names.py derives), as tiny tensors
+ * (conv_in, cross-attention keys and the text embedding with their real
+ * widths): every LDM name must appear after opening, with the config's
+ * heads, prediction and size. The UNet itself is not run (tiny shapes). */
+static void
+run_real_layout (gboolean sd2)
+{
+  char *dir = g_dir_make_tmp ("dream-ckpt-XXXXXX", NULL);
+  int ctx = sd2 ? 1024 : 768;
+  GPtrArray *tu = read_table ("sd15_unet.tsv"), *tv = read_table ("sd15_vae.tsv");
+  g_assert_cmpuint (tu->len, ==, 686);
+  g_assert_cmpuint (tv->len, ==, 248);
+  tlist u, v, t;
+  tlist_init (&u); tlist_init (&v); tlist_init (&t);
+  for (guint i = 0; i < tu->len; i++)
+    {
+      const row *r = tu->pdata[i];
+      if (!strcmp (r->dif, "conv_in.weight"))
+        tlist_add (&u, r->dif, 4, (int64_t[]) { 320, 4, 3, 3 }, g_new0 (float, 320 * 4 * 9));
+      else if (g_str_has_suffix (r->dif, "attn2.to_k.weight"))
+        tlist_add (&u, r->dif, 2, (int64_t[]) { 1, ctx }, g_new0 (float, ctx));
+      else if (sd2 && (g_str_has_suffix (r->dif, "proj_in.weight")
+                       || g_str_has_suffix (r->dif, "proj_out.weight")))
+        tlist_add (&u, r->dif, 2, (int64_t[]) { 1, 1 }, g_new0 (float, 1));
+      else
+        tlist_add (&u, r->dif, 1, (int64_t[]) { 1 }, g_new0 (float, 1));
+    }
+  for (guint i = 0; i < tv->len; i++)
+    tlist_add (&v, ((row *) tv->pdata[i])->dif, 1, (int64_t[]) { 1 }, g_new0 (float, 1));
+  tlist_add (&t, "text_model.embeddings.token_embedding.weight", 2, (int64_t[]) { 1, ctx },
+             g_new0 (float, ctx));
+  char *p = g_build_filename (dir, "unet", "diffusion_pytorch_model.fp16.safetensors", NULL);
+  mkdir_for (p);
+  write_typed (p, &u, T_F16, NULL);
+  g_free (p);
+  p = g_build_filename (dir, "vae", "diffusion_pytorch_model.fp16.safetensors", NULL);
+  mkdir_for (p);
+  write_typed (p, &v, T_F16, NULL);
+  g_free (p);
+  p = g_build_filename (dir, "text_encoder", "model.fp16.safetensors", NULL);
+  mkdir_for (p);
+  write_typed (p, &t, T_F16, NULL);
+  g_free (p);
+  write_text (dir, "model_index.json", INDEX);
+  write_text (dir, "unet/config.json", sd2
+    ? "{\"attention_head_dim\": [5, 10, 20, 20], \"block_out_channels\": [320, 640, 1280, 1280],"
+      " \"cross_attention_dim\": 1024, \"in_channels\": 4, \"layers_per_block\": 2,"
+      " \"sample_size\": 96, \"use_linear_projection\": true}"
+    : "{\"attention_head_dim\": 8, \"block_out_channels\": [320, 640, 1280, 1280],"
+      " \"cross_attention_dim\": 768, \"in_channels\": 4, \"layers_per_block\": 2,"
+      " \"sample_size\": 64}");
+  write_text (dir, "vae/config.json", "{\"block_out_channels\": [128, 256, 512, 512],"
+              " \"layers_per_block\": 2, \"scaling_factor\": 0.18215}");
+  write_text (dir, "text_encoder/config.json", sd2
+    ? "{\"hidden_act\": \"gelu\", \"num_attention_heads\": 16, \"num_hidden_layers\": 23}"
+    : "{\"hidden_act\": \"quick_gelu\", \"num_attention_heads\": 12}");
+  write_text (dir, "scheduler/scheduler_config.json", sd2
+    ? "{\"beta_schedule\": \"scaled_linear\", \"prediction_type\": \"v_prediction\"}"
+    : "{\"beta_schedule\": \"scaled_linear\", \"prediction_type\": \"epsilon\"}");
+
+  dream_sd_checkpoint ck;
+  GError *error = NULL;
+  g_assert_true (dream_sd_checkpoint_open (&ck, dir, NULL, &error));
+  g_assert_no_error (error);
+  g_test_message ("real %s layout: %s, %d tensors", sd2 ? "SD 2.x" : "SD 1.5", ck.kind,
+                  dream_st_count (ck.file));
+  for (guint i = 0; i < tu->len; i++)
+    {
+      char *n = g_strconcat ("model.diffusion_model.", ((row *) tu->pdata[i])->ldm, NULL);
+      if (!dream_st_find (ck.file, n))
+        g_error ("%s missing after renaming", n);
+      g_free (n);
+    }
+  for (guint i = 0; i < tv->len; i++)
+    {
+      char *n = g_strconcat ("first_stage_model.", ((row *) tv->pdata[i])->ldm, NULL);
+      if (!dream_st_find (ck.file, n))
+        g_error ("%s missing after renaming", n);
+      g_free (n);
+    }
+  g_assert_cmpint (dream_st_count (ck.file), ==, 686 + 248 + 1);
+  const dream_st_tensor *c0 = dream_st_find (ck.file, "model.diffusion_model.input_blocks.0.0.weight");
+  g_assert_cmpint (c0->dtype, ==, DREAM_DTYPE_F16);
+  if (sd2)
+    {
+      g_assert_cmpstr (ck.kind, ==, "SD 2.x 768 (v-prediction)");
+      g_assert_cmpint (ck.family, ==, DREAM_SD_FAMILY_SD2);
+      g_assert_cmpint (ck.config.num_head_channels, ==, 64);
+      g_assert_cmpint (ck.config.use_linear, ==, 1);
+      g_assert_cmpint (ck.text_hints.act, ==, DREAM_NN_ACT_GELU);
+      g_assert_cmpint (ck.text_hints.text_heads, ==, 16);
+      g_assert_cmpint (ck.native_size, ==, 768);
+    }
+  else
+    {
+      g_assert_cmpstr (ck.kind, ==, "SD 1.x");
+      g_assert_cmpint (ck.family, ==, DREAM_SD_FAMILY_SD1);
+      g_assert_cmpint (ck.config.num_heads, ==, 8);
+      g_assert_cmpint (ck.text_hints.act, ==, DREAM_NN_ACT_QUICK_GELU);
+      g_assert_cmpint (ck.native_size, ==, 512);
+    }
+  g_assert_false (ck.text_penultimate);
+  g_assert_cmpstr (ck.text_prefix, ==, "cond_stage_model.transformer.text_model.");
+  dream_sd_checkpoint_close (&ck);
+
+  free_table (tu); free_table (tv);
+  tlist_clear (&u); tlist_clear (&v); tlist_clear (&t);
+  remove_tree (dir);
+  g_free (dir);
+}
+
+static void
+test_real_layout_sd15 (void)
+{
+  run_real_layout (FALSE);
+}
+
+static void
+test_real_layout_sd2 (void)
+{
+  run_real_layout (TRUE);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1013,5 +1148,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sd_checkpoint/hints", test_hints);
   g_test_add_func ("/sd_checkpoint/unsupported", test_unsupported);
   g_test_add_func ("/sd_checkpoint/diffusers_mismatch", test_diffusers_mismatch);
+  g_test_add_func ("/sd_checkpoint/real_layout_sd15", test_real_layout_sd15);
+  g_test_add_func ("/sd_checkpoint/real_layout_sd2", test_real_layout_sd2);
   return g_test_run ();
 }

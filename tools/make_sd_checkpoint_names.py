@@ -168,3 +168,95 @@ write(os.path.join(out, 'unet_sd1.tsv'),
 write(os.path.join(out, 'vae.tsv'),
       convert(names(os.path.join(golden, 'vae/model.safetensors')), vae_modules(2, 1)))
 write(os.path.join(out, 'clip_text_hf.tsv'), clip_rows(names(os.path.join(golden, 'clip/model.safetensors'))))
+
+
+# ---- the real Stable Diffusion 1.x / 2.x layout (names only) -------------------
+# The full SD 1.5 / 2.x UNet (model_channels 320, channel_mult [1, 2, 4, 4],
+# num_res_blocks 2, attention at the top three levels) and VAE (ch 128,
+# ch_mult [1, 2, 4, 4], num_res_blocks 2): every LDM tensor name, built
+# from the modules' parameters, and its diffusers name.  The test opens a
+# diffusers folder holding these names and checks that every LDM name
+# appears.  SD 1.5 has 686 UNet and 248 VAE tensors (asserted below).
+
+RES_LEAVES = ['in_layers.0', 'in_layers.2', 'emb_layers.1', 'out_layers.0', 'out_layers.3']
+XF_LEAVES = (['norm', 'proj_in', 'proj_out'] +
+             ['transformer_blocks.0.' + m for m in
+              ('norm1', 'norm2', 'norm3', 'attn1.to_out.0', 'attn2.to_out.0', 'ff.net.0.proj', 'ff.net.2')])
+XF_NOBIAS = ['transformer_blocks.0.attn%d.to_%s' % (a, q) for a in (1, 2) for q in 'qkv']
+
+
+def wb(prefix, mods):
+    return [prefix + m + '.' + leaf for m in mods for leaf in ('weight', 'bias')]
+
+
+def sd_unet_names(mc=320, mult=(1, 2, 4, 4), n_res=2, attn=(0, 1, 2)):
+    names = wb('', ['input_blocks.0.0', 'time_embed.0', 'time_embed.2', 'out.0', 'out.2'])
+    ch, chans, ib = mc, [mc], 1
+    for lvl, m in enumerate(mult):
+        for j in range(n_res):
+            out = mc * m
+            names += wb('input_blocks.%d.0.' % ib, RES_LEAVES + (['skip_connection'] if ch != out else []))
+            ch = out
+            if lvl in attn:
+                names += wb('input_blocks.%d.1.' % ib, XF_LEAVES)
+                names += ['input_blocks.%d.1.%s.weight' % (ib, n) for n in XF_NOBIAS]
+            chans.append(ch)
+            ib += 1
+        if lvl != len(mult) - 1:
+            names += wb('input_blocks.%d.0.' % ib, ['op'])
+            chans.append(ch)
+            ib += 1
+    names += wb('middle_block.0.', RES_LEAVES) + wb('middle_block.2.', RES_LEAVES)
+    names += wb('middle_block.1.', XF_LEAVES) + ['middle_block.1.%s.weight' % n for n in XF_NOBIAS]
+    ob = 0
+    for lvl in reversed(range(len(mult))):
+        for j in range(n_res + 1):
+            out = mc * mult[lvl]
+            names += wb('output_blocks.%d.0.' % ob, RES_LEAVES + ['skip_connection'])
+            ch = out
+            chans.pop()
+            k = 1
+            if lvl in attn:
+                names += wb('output_blocks.%d.1.' % ob, XF_LEAVES)
+                names += ['output_blocks.%d.1.%s.weight' % (ob, n) for n in XF_NOBIAS]
+                k = 2
+            if lvl != 0 and j == n_res:
+                names += wb('output_blocks.%d.%d.' % (ob, k), ['conv'])
+            ob += 1
+    return names
+
+
+def sd_vae_names(ch=128, mult=(1, 2, 4, 4), n_res=2):
+    names = []
+    res = ['norm1', 'conv1', 'norm2', 'conv2']
+    attn = ['norm', 'q', 'k', 'v', 'proj_out']
+    c = ch
+    names += wb('encoder.', ['conv_in'])
+    for lvl, m in enumerate(mult):
+        for j in range(n_res):
+            names += wb('encoder.down.%d.block.%d.' % (lvl, j), res + (['nin_shortcut'] if c != ch * m else []))
+            c = ch * m
+        if lvl != len(mult) - 1:
+            names += wb('encoder.down.%d.downsample.' % lvl, ['conv'])
+    for part in ('encoder', 'decoder'):
+        names += wb(part + '.mid.block_1.', res) + wb(part + '.mid.block_2.', res)
+        names += wb(part + '.mid.attn_1.', attn)
+        names += wb(part + '.', ['norm_out', 'conv_out'])
+    names += wb('decoder.', ['conv_in'])
+    c = ch * mult[-1]
+    for lvl in reversed(range(len(mult))):
+        for j in range(n_res + 1):
+            names += wb('decoder.up.%d.block.%d.' % (lvl, j), res + (['nin_shortcut'] if c != ch * mult[lvl] else []))
+            c = ch * mult[lvl]
+        if lvl != 0:
+            names += wb('decoder.up.%d.upsample.' % lvl, ['conv'])
+    names += wb('', ['quant_conv', 'post_quant_conv'])
+    return names
+
+
+unet15 = sd_unet_names()
+vae15 = sd_vae_names()
+assert len(unet15) == 686 and len(set(unet15)) == 686, len(unet15)
+assert len(vae15) == 248 and len(set(vae15)) == 248, len(vae15)
+write(os.path.join(out, 'sd15_unet.tsv'), convert(unet15, unet_modules(4, 2, {0, 1, 2})))
+write(os.path.join(out, 'sd15_vae.tsv'), convert(vae15, vae_modules(4, 2)))
