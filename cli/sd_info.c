@@ -2,9 +2,13 @@
  * Diffusion checkpoint a user downloaded (engine/io/sd_checkpoint.h).
  *
  *   dream sd-info MODEL [--config MODEL.yaml] [--load]
+ *   dream sd-info --list [FOLDER]
  *
  * MODEL is a single .safetensors file (original LDM layout) or a diffusers
- * folder (or its model_index.json). Prints the kind (SD 1.x, SD 2.x 512 /
+ * folder (or its model_index.json), or the bare name of one in the model
+ * folders ($DREAM_MODELS_DIR, $XDG_DATA_HOME/dreamlayer/models). --list
+ * shows every checkpoint of FOLDER (default: the model folders) with its
+ * kind or why it cannot be used. Prints the kind (SD 1.x, SD 2.x 512 /
  * 768 (v-prediction), SD-Turbo, … inpainting), where each setting came
  * from, the text encoder, the tensor types and the defaults a user gets.
  * --load also builds the UNet, VAE and text encoder from it (every
@@ -25,10 +29,11 @@ int
 cmd_sd_info (int argc, char **argv)
 {
   char *config_path = NULL;
-  gboolean load = FALSE;
+  gboolean load = FALSE, list = FALSE;
   GOptionEntry entries[] = {
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "LDM .yaml of the model", "C" },
     { "load", 'l', 0, G_OPTION_ARG_NONE, &load, "Also build the UNet, VAE and text encoder", NULL },
+    { "list", 0, 0, G_OPTION_ARG_NONE, &list, "List the checkpoints of a folder (default: the model folders)", NULL },
     { NULL }
   };
   GOptionContext *octx = g_option_context_new ("MODEL — what a Stable Diffusion checkpoint is");
@@ -38,13 +43,28 @@ cmd_sd_info (int argc, char **argv)
   dream_sd_checkpoint ck = { 0 };
   gboolean opened = FALSE;
 
-  if (!g_option_context_parse (octx, &argc, &argv, &error) || argc != 2)
+  if (!g_option_context_parse (octx, &argc, &argv, &error) || (list ? argc > 2 : argc != 2))
     {
       g_printerr ("%s\n", error ? error->message
-                  : "usage: dream sd-info MODEL [--config MODEL.yaml] [--load]");
+                  : "usage: dream sd-info MODEL [--config MODEL.yaml] [--load] | --list [FOLDER]");
       goto out;
     }
   status = 1;
+  if (list)
+    {
+      GPtrArray *found = dream_sd_checkpoint_list (argc == 2 ? argv[1] : NULL);
+      for (guint i = 0; i < found->len; i++)
+        {
+          const dream_sd_checkpoint_entry *e = found->pdata[i];
+          printf ("%s\t%s\n", e->path, e->kind ? e->kind : e->problem);
+        }
+      if (found->len == 0)
+        g_printerr ("dream sd-info: no .safetensors files or diffusers folders in %s\n",
+                    argc == 2 ? argv[1] : "$DREAM_MODELS_DIR or $XDG_DATA_HOME/dreamlayer/models");
+      status = 0;
+      g_ptr_array_unref (found);
+      goto out;
+    }
   if (!dream_sd_checkpoint_open (&ck, argv[1], config_path, &error))
     {
       g_printerr ("dream sd-info: %s\n", error->message);

@@ -1023,7 +1023,8 @@ test_diffusers_mismatch (void)
 static void
 run_real_layout (gboolean sd2)
 {
-  char *dir = g_dir_make_tmp ("dream-ckpt-XXXXXX", NULL);
+  char *root = g_dir_make_tmp ("dream-ckpt-XXXXXX", NULL);
+  char *dir = g_build_filename (root, sd2 ? "sd2" : "sd15", NULL);
   int ctx = sd2 ? 1024 : 768;
   GPtrArray *tu = read_table ("sd15_unet.tsv"), *tv = read_table ("sd15_vae.tsv");
   g_assert_cmpuint (tu->len, ==, 686);
@@ -1121,9 +1122,37 @@ run_real_layout (gboolean sd2)
   g_assert_cmpstr (ck.text_prefix, ==, "cond_stage_model.transformer.text_model.");
   dream_sd_checkpoint_close (&ck);
 
+  /* the folder as a model folder: listed with its kind, next to a refused
+   * file; other files not listed; found by its bare name */
+  const char *sdxl[] = { "conditioner.embedders.0.model.token_embedding.weight", NULL };
+  char *px = g_build_filename (root, "xl.safetensors", NULL);
+  write_names (px, sdxl, NULL);
+  write_text (root, "notes.txt", "not a model");
+  GPtrArray *list = dream_sd_checkpoint_list (root);
+  g_assert_cmpuint (list->len, ==, 2);
+  dream_sd_checkpoint_entry *e0 = list->pdata[0], *e1 = list->pdata[1];
+  g_assert_cmpstr (e0->path, ==, dir);
+  g_assert_cmpstr (e0->kind, ==, sd2 ? "SD 2.x 768 (v-prediction)" : "SD 1.x");
+  g_assert_null (e0->problem);
+  g_assert_cmpstr (e1->path, ==, px);
+  g_assert_null (e1->kind);
+  g_assert_nonnull (strstr (e1->problem, "SDXL"));
+  g_ptr_array_unref (list);
+  list = dream_sd_checkpoint_list (px);   /* not a folder: nothing */
+  g_assert_cmpuint (list->len, ==, 0);
+  g_ptr_array_unref (list);
+  g_setenv ("DREAM_MODELS_DIR", root, TRUE);
+  g_assert_true (dream_sd_checkpoint_open (&ck, sd2 ? "sd2" : "sd15", NULL, &error));
+  g_assert_cmpstr (ck.path, ==, dir);
+  dream_sd_checkpoint_close (&ck);
+  expect_refused ("xl", DREAM_ERROR_MODEL, "SDXL");
+  g_unsetenv ("DREAM_MODELS_DIR");
+  g_free (px);
+
   free_table (tu); free_table (tv);
   tlist_clear (&u); tlist_clear (&v); tlist_clear (&t);
-  remove_tree (dir);
+  remove_tree (root);
+  g_free (root);
   g_free (dir);
 }
 

@@ -1084,6 +1084,115 @@ out:
   return ok;
 }
 
+/* ---- model folders --------------------------------------------------------- */
+
+/* $DREAM_MODELS_DIR and $XDG_DATA_HOME/dreamlayer/models, those that are set. */
+static GPtrArray *
+model_dirs (void)
+{
+  GPtrArray *dirs = g_ptr_array_new_with_free_func (g_free);
+  const char *env = g_getenv ("DREAM_MODELS_DIR");
+  if (env && *env)
+    g_ptr_array_add (dirs, g_strdup (env));
+  g_ptr_array_add (dirs, g_build_filename (g_get_user_data_dir (), "dreamlayer", "models", NULL));
+  return dirs;
+}
+
+/* A bare name in the model folders: NAME, NAME.safetensors; NULL if none. */
+static char *
+find_in_model_dirs (const char *name)
+{
+  if (strchr (name, G_DIR_SEPARATOR) || !strcmp (name, ".") || !strcmp (name, ".."))
+    return NULL;
+  GPtrArray *dirs = model_dirs ();
+  char *found = NULL;
+  for (guint i = 0; i < dirs->len && !found; i++)
+    {
+      char *a = g_build_filename (dirs->pdata[i], name, NULL);
+      char *b = g_strconcat (a, ".safetensors", NULL);
+      if (g_file_test (a, G_FILE_TEST_EXISTS))
+        found = g_strdup (a);
+      else if (g_file_test (b, G_FILE_TEST_IS_REGULAR))
+        found = g_strdup (b);
+      g_free (a);
+      g_free (b);
+    }
+  g_ptr_array_unref (dirs);
+  return found;
+}
+
+static void
+entry_free (gpointer p)
+{
+  dream_sd_checkpoint_entry *e = p;
+  g_free (e->path);
+  g_free (e->kind);
+  g_free (e->problem);
+  g_free (e);
+}
+
+static int
+entry_compare (gconstpointer a, gconstpointer b)
+{
+  const dream_sd_checkpoint_entry *x = *(dream_sd_checkpoint_entry *const *) a;
+  const dream_sd_checkpoint_entry *y = *(dream_sd_checkpoint_entry *const *) b;
+  return strcmp (x->path, y->path);
+}
+
+static void
+list_dir (GPtrArray *out, const char *dir)
+{
+  GDir *d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  while (d && (name = g_dir_read_name (d)))
+    {
+      char *p = g_build_filename (dir, name, NULL);
+      char *index = g_build_filename (p, "model_index.json", NULL);
+      gboolean file = g_str_has_suffix (name, ".safetensors") && g_file_test (p, G_FILE_TEST_IS_REGULAR);
+      gboolean folder = g_file_test (index, G_FILE_TEST_IS_REGULAR);
+      g_free (index);
+      if (!file && !folder)
+        {
+          g_free (p);
+          continue;
+        }
+      dream_sd_checkpoint_entry *e = g_new0 (dream_sd_checkpoint_entry, 1);
+      dream_sd_checkpoint ck;
+      GError *error = NULL;
+      e->path = p;
+      if (dream_sd_checkpoint_open (&ck, p, NULL, &error))
+        {
+          e->kind = g_strdup (ck.kind);
+          dream_sd_checkpoint_close (&ck);
+        }
+      else
+        {
+          e->problem = g_strdup (error->message);
+          g_error_free (error);
+        }
+      g_ptr_array_add (out, e);
+    }
+  if (d)
+    g_dir_close (d);
+}
+
+GPtrArray *
+dream_sd_checkpoint_list (const char *dir)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func (entry_free);
+  if (dir)
+    list_dir (out, dir);
+  else
+    {
+      GPtrArray *dirs = model_dirs ();
+      for (guint i = 0; i < dirs->len; i++)
+        list_dir (out, dirs->pdata[i]);
+      g_ptr_array_unref (dirs);
+    }
+  g_ptr_array_sort (out, entry_compare);
+  return out;
+}
+
 /* ---- entry points ------------------------------------------------------------ */
 
 void
@@ -1111,6 +1220,9 @@ dream_sd_checkpoint_open (dream_sd_checkpoint *ck, const char *path, const char 
     }
   dream_ldm_config_init (&ck->config);
   hints_init (&ck->text_hints);
+  char *named = g_file_test (path, G_FILE_TEST_EXISTS) ? NULL : find_in_model_dirs (path);
+  if (named)
+    path = named;
   ck->path = g_strdup (path);
   char *shown = g_filename_display_name (path);
   char *dir = NULL;
@@ -1157,6 +1269,7 @@ dream_sd_checkpoint_open (dream_sd_checkpoint *ck, const char *path, const char 
 out:
   g_free (dir);
   g_free (shown);
+  g_free (named);
   if (!ok)
     dream_sd_checkpoint_close (ck);
   return ok;

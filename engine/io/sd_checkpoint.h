@@ -10,7 +10,9 @@
  *   ... sample with ck.config (prediction, schedule, scale_factor) ...
  *   dream_sd_checkpoint_close (&ck);    (after the nets are freed)
  *
- * What can be opened (`path`):
+ * What can be opened (`path`), also given as a bare name (NAME,
+ * NAME.safetensors or a diffusers folder NAME) found in the user's model
+ * folders: $DREAM_MODELS_DIR, then $XDG_DATA_HOME/dreamlayer/models:
  *   - a single .safetensors file in the original LDM layout
  *     (model.diffusion_model.*, first_stage_model.*, cond_stage_model.*):
  *     SD 1.x and fine-tunes (HF CLIPTextModel under
@@ -116,5 +118,19 @@ gboolean dream_sd_checkpoint_open (dream_sd_checkpoint *ck, const char *path,
 
 /* Frees everything; the tensors of ck->file must no longer be used. */
 void dream_sd_checkpoint_close (dream_sd_checkpoint *ck);
+
+/* One candidate of a model folder, for a model picker. */
+typedef struct {
+  char *path;      /* the .safetensors file or diffusers folder */
+  char *kind;      /* as dream_sd_checkpoint.kind, or NULL if refused */
+  char *problem;   /* why it cannot be used (the open error), or NULL */
+} dream_sd_checkpoint_entry;
+
+/* The .safetensors files and diffusers folders (holding model_index.json)
+ * directly in `dir` — or, dir NULL, in the user's model folders above —
+ * each opened once to tell its kind or the reason it is refused; sorted
+ * by path. Other files are not listed; a folder that does not exist gives
+ * an empty list. Free with g_ptr_array_unref (entries free themselves). */
+GPtrArray *dream_sd_checkpoint_list (const char *dir);
 
 #endif /* DREAM_SD_CHECKPOINT_H */
