@@ -61,6 +61,10 @@
  * GGUF. Corrupt or truncated files: DREAM_ERROR_MODEL from the
  * safetensors reader; unreadable: DREAM_ERROR_IO.
  *
+ * ck.file is a view (safetensors.h) over read-only mappings of the real
+ * files, so dream_sd_release_tensors (ck.file, "model.diffusion_model.")
+ * works on it as on a single file.
+ *
  * Thread safety: a dream_sd_checkpoint is read-only once open.
  */
 #ifndef DREAM_SD_CHECKPOINT_H

@@ -5,7 +5,9 @@
  * byte (floating tensors through dream_st_to_f32, others by summing
  * bytes), lookups by name, dream_st_expect with the tensor's own shape, and
  * a few metadata keys. ASan then sees any pointer the validation let
- * through that does not stay inside the input.
+ * through that does not stay inside the input. Then the same tensors go
+ * through a view (renamed, flattened, the file owned by the view) and are
+ * touched again there; a repeated name must be refused.
  *
  * Built and run by tests/fuzz/run-fuzz.sh.
  */
@@ -86,6 +88,27 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       if (value)
         (void) strlen (value);
     }
-  dream_st_close (st);
+
+  /* a view owning the file: every tensor renamed and flattened */
+  dream_st_file *view = dream_st_view_new ("view");
+  dream_st_view_own (view, st);
+  for (int i = 0; i < dream_st_count (st); i++)
+    {
+      const dream_st_tensor *t = dream_st_get (st, i);
+      char *name = g_strconcat ("v.", t->name, NULL);
+      int64_t flat[1] = { t->n_elements };
+      if (!dream_st_view_add (view, name, t, 1, flat, &error)
+          || dream_st_view_add (view, name, t, 0, NULL, &error)
+          || !g_error_matches (error, DREAM_ERROR, DREAM_ERROR_MODEL))
+        __builtin_trap ();
+      g_clear_error (&error);
+      const dream_st_tensor *v = dream_st_find (view, name);
+      if (!v || v->data != t->data || v->n_bytes != t->n_bytes || v->n_dims != 1)
+        __builtin_trap ();
+      g_free (name);
+    }
+  for (int i = 0; i < dream_st_count (view); i++)
+    touch_tensor (view, dream_st_get (view, i));
+  dream_st_close (view);
   return 0;
 }
