@@ -95,9 +95,9 @@ cmd_sd_info (int argc, char **argv)
   printf ("schedule:    %s %g..%g over %d steps, latent scale %g\n", c->beta_schedule,
           c->linear_start, c->linear_end, c->timesteps, c->scale_factor);
   printf ("settings:    %s\n", c->source ? c->source : "detected from the tensors and the name");
-  printf ("text:        %s%s, %s, %s layer\n", ck.text_prefix, "*",
+  printf ("text:        %s%s, %s, %s layer, padded with token %d\n", ck.text_prefix, "*",
           ck.text_hints.act == DREAM_NN_ACT_GELU ? "exact GELU" : "QuickGELU",
-          ck.text_penultimate ? "penultimate" : "last");
+          ck.text_penultimate ? "penultimate" : "last", ck.text_pad_id);
   printf ("defaults:    %d steps, cfg %g, sampler %s\n", ck.default_steps, ck.default_cfg,
           ck.default_sampler);
 

@@ -608,6 +608,8 @@ test_golden_f32 (void)
       g_assert_cmpint (cb.native_size, ==, 64);       /* sample_size 8 × 8 */
       g_assert_false (ca.v_prediction || cb.v_prediction);
       g_assert_false (ca.text_penultimate || cb.text_penultimate);
+      g_assert_cmpint (ca.text_pad_id, ==, 49407);
+      g_assert_cmpint (cb.text_pad_id, ==, 49407);
       g_assert_cmpint (ca.default_steps, ==, 20);
       dream_sd_checkpoint_close (&ca);
       dream_sd_checkpoint_close (&cb);
@@ -757,6 +759,7 @@ expect_kind (const char *path, const char *kind, gboolean v, int size, gboolean 
   g_assert_cmpint (ck.family, ==, DREAM_SD_FAMILY_SD2);
   g_assert_cmpstr (ck.text_prefix, ==, "cond_stage_model.model.");
   g_assert_true (ck.text_penultimate);
+  g_assert_cmpint (ck.text_pad_id, ==, 0);
   g_assert_cmpint (ck.text_hints.act, ==, DREAM_NN_ACT_GELU);
   if (turbo)
     {
@@ -1003,7 +1006,21 @@ test_diffusers_mismatch (void)
       g_assert_true (dream_sd_checkpoint_open (&ck, d, NULL, &error));
       g_assert_true (ck.v_prediction);
       g_assert_cmpstr (ck.kind, ==, "SD 1.x (v-prediction)");
+      g_assert_cmpint (ck.text_pad_id, ==, 49407);
       dream_sd_checkpoint_close (&ck);
+      /* the tokenizer's pad token, by name or through its vocabulary */
+      write_text (d, "tokenizer/special_tokens_map.json",
+                  "{\"pad_token\": {\"content\": \"!\", \"lstrip\": false}}");
+      g_assert_true (dream_sd_checkpoint_open (&ck, d, NULL, &error));
+      g_assert_cmpint (ck.text_pad_id, ==, 0);
+      dream_sd_checkpoint_close (&ck);
+      write_text (d, "tokenizer/special_tokens_map.json", "{\"pad_token\": \"<|endoftext|>\"}");
+      g_assert_true (dream_sd_checkpoint_open (&ck, d, NULL, &error));
+      g_assert_cmpint (ck.text_pad_id, ==, 49407);
+      dream_sd_checkpoint_close (&ck);
+      write_text (d, "tokenizer/special_tokens_map.json", "{\"pad_token\": \"<pad>\"}");
+      expect_refused (d, DREAM_ERROR_MODEL, "pad token");
+      write_text (d, "tokenizer/special_tokens_map.json", "{\"pad_token\": \"!\"}");
       write_text (d, "tokenizer/vocab.json", "{\"a\": 0, \"b\": 1}");
       expect_refused (d, DREAM_ERROR_MODEL, "49408");
       g_free (d);
@@ -1109,6 +1126,7 @@ run_real_layout (gboolean sd2)
       g_assert_cmpint (ck.text_hints.act, ==, DREAM_NN_ACT_GELU);
       g_assert_cmpint (ck.text_hints.text_heads, ==, 16);
       g_assert_cmpint (ck.native_size, ==, 768);
+      g_assert_cmpint (ck.text_pad_id, ==, 0);
     }
   else
     {
@@ -1117,6 +1135,7 @@ run_real_layout (gboolean sd2)
       g_assert_cmpint (ck.config.num_heads, ==, 8);
       g_assert_cmpint (ck.text_hints.act, ==, DREAM_NN_ACT_QUICK_GELU);
       g_assert_cmpint (ck.native_size, ==, 512);
+      g_assert_cmpint (ck.text_pad_id, ==, 49407);
     }
   g_assert_false (ck.text_penultimate);
   g_assert_cmpstr (ck.text_prefix, ==, "cond_stage_model.transformer.text_model.");

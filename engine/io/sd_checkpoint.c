@@ -252,12 +252,14 @@ detect_family (dream_sd_checkpoint *ck, const char *shown, GError **error)
       ck->family = te->shape[1] == 1024 ? DREAM_SD_FAMILY_SD2 : DREAM_SD_FAMILY_SD1;
       ck->text_prefix = HF_TEXT;
       ck->text_penultimate = FALSE;
+      ck->text_pad_id = 49407;     /* SD1: <|endoftext|> */
     }
   else
     {
       ck->family = DREAM_SD_FAMILY_SD2;
       ck->text_prefix = OPENCLIP_TEXT;
       ck->text_penultimate = TRUE;
+      ck->text_pad_id = 0;         /* open_clip.tokenize pads with 0 */
       ck->text_hints.act = DREAM_NN_ACT_GELU;
     }
   return TRUE;
@@ -993,21 +995,44 @@ open_diffusers (dream_sd_checkpoint *ck, const char *dir, const char *config_pat
     }
   ck->text_hints.ln_eps = (float) eps;
 
-  /* tokenizer: Dreamlayer's bundled CLIP BPE has 49408 tokens */
+  /* tokenizer: Dreamlayer's bundled CLIP BPE has 49408 tokens; the pad
+   * token differs (SD1 "<|endoftext|>" 49407, SD2 "!" 0) */
+  int pad_id = -1;
   {
-    JsonParser *pk = NULL;
+    JsonParser *pk = NULL, *pm = NULL;
     JsonObject *vocab = read_json (dir, "tokenizer", "vocab.json", FALSE, &pk, &failed, error);
+    JsonObject *map = failed ? NULL
+      : read_json (dir, "tokenizer", "special_tokens_map.json", FALSE, &pm, &failed, error);
     guint n = vocab ? json_object_get_size (vocab) : 49408;
+    const char *pad = json_str (map, "pad_token");
+    if (!pad && map && json_object_has_member (map, "pad_token")
+        && JSON_NODE_HOLDS_OBJECT (json_object_get_member (map, "pad_token")))
+      pad = json_str (json_object_get_object_member (map, "pad_token"), "content");
+    if (pad && vocab && json_object_has_member (vocab, pad))
+      json_int (vocab, pad, -1, &pad_id);
+    else if (pad && !strcmp (pad, "<|endoftext|>"))
+      pad_id = 49407;
+    else if (pad && !strcmp (pad, "!"))
+      pad_id = 0;
+    char *bad_pad = pad && (pad_id < 0 || pad_id >= 49408) ? g_strdup (pad) : NULL;
     g_clear_object (&pk);
-    if (failed)
-      goto out;
-    if (n != 49408)
+    g_clear_object (&pm);
+    if (!failed && n != 49408)
       {
         g_set_error (error, DREAM_ERROR, DREAM_ERROR_MODEL,
                      "%s/tokenizer: %u tokens, not the 49408 of CLIP's BPE that Dreamlayer uses",
                      shown, n);
-        goto out;
+        failed = TRUE;
       }
+    if (!failed && bad_pad)
+      {
+        g_set_error (error, DREAM_ERROR, DREAM_ERROR_MODEL,
+                     "%s/tokenizer: pad token \"%s\" is not in CLIP's vocabulary", shown, bad_pad);
+        failed = TRUE;
+      }
+    g_free (bad_pad);
+    if (failed)
+      goto out;
   }
 
   /* weights */
@@ -1055,6 +1080,10 @@ open_diffusers (dream_sd_checkpoint *ck, const char *dir, const char *config_pat
   if (!check_in_channels (ck->file, shown, &in_ch, error) || !detect_family (ck, shown, error))
     goto out;
   ck->diffusers = TRUE;
+  if (pad_id >= 0)
+    ck->text_pad_id = pad_id;
+  else if (ck->family == DREAM_SD_FAMILY_SD2)
+    ck->text_pad_id = 0;         /* the SD 2.x tokenizers pad with "!" */
   const char *origin = json_str (index, "_name_or_path");
   char *base = g_path_get_basename (dir);
   char *names = g_strconcat (base, " ", origin ? origin : "", NULL);

@@ -47,7 +47,8 @@
  *      cross_attention_dim, use_linear_projection, sample_size;
  *      scheduler: prediction_type, num_train_timesteps, beta_start,
  *      beta_end, beta_schedule "scaled_linear"; vae: scaling_factor;
- *      text_encoder: hidden_act, num_attention_heads, layer_norm_eps);
+ *      text_encoder: hidden_act, num_attention_heads, layer_norm_eps;
+ *      tokenizer: vocab.json size 49408, special_tokens_map pad_token);
  *   4. an LDM .yaml: `config_path` if given, else NAME.yaml next to
  *      NAME.safetensors (the convention other SD front ends use).
  *
@@ -103,6 +104,10 @@ typedef struct {
   const char *text_prefix;    /* "cond_stage_model.transformer.text_model."
                                  or "cond_stage_model.model." */
   dream_clip_hints text_hints;/* heads, activation (SD2: exact GELU), LN eps */
+  int text_pad_id;            /* token after <|endoftext|> up to 77: 49407
+                                 (SD1: <|endoftext|>), 0 (SD2: OpenCLIP's
+                                 zeros; diffusers SD2's "!"), or the
+                                 diffusers tokenizer's pad_token */
   gboolean text_penultimate;  /* context = penultimate layer + final LN (SD2
                                  single file: OpenCLIP "penultimate"); FALSE:
                                  the last layer (SD1; diffusers SD2, whose
