@@ -1,0 +1,148 @@
+#!/usr/bin/python3
+"""train_unet.py — the small SD1-architecture UNet of shapes-sd.
+
+    /usr/bin/python3 tools/train/train_unet.py --data RUN/data100k --clip RUN/clip/ckpt.pt \
+        --vae RUN/vae/ckpt.pt --run RUN/unet [--steps N] [--batch 32] [--threads 2] \
+        [--latents N_IMAGES]
+
+1. Encodes the first --latents training images with the frozen VAE
+   (posterior mean; RUN/unet/latents.pt, reused on restart) and sets the
+   scale factor to 1 / std of the latents (as LDM's scale_by_std).
+2. Trains bench/sd_torch.py's UNet (openaimodel layout, SD1 style: fixed
+   head count, 1x1-conv proj_in/out) on eps-prediction with the LDM
+   "linear" schedule (betas = linspace(sqrt 0.00085, sqrt 0.012, 1000)^2),
+   conditioned on the frozen small CLIP's text tower: ln_final of the last
+   layer, all 77 positions, captions padded with <|endoftext|> as SD1's
+   tokenizer does.  A fresh caption per image each step; 10% of captions
+   are replaced by "" (classifier-free-guidance dropout).
+Resumable (RUN/unet/ckpt.pt), fixed seeds.
+"""
+
+import argparse
+import json
+import os
+import random
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from common import CLIP, EOT, Tokenizer, load_ckpt, lr_at, save_ckpt
+import sd_torch
+import shapes
+
+UNET = dict(model_channels=32, channel_mult=(1, 2, 2), num_res_blocks=1,
+            attention_resolutions=(2, 4), num_heads=4, context_dim=64, transformer_depth=1)
+LINEAR_START, LINEAR_END, T = 0.00085, 0.012, 1000
+P_UNCOND = 0.1
+
+
+def alphas_cumprod():
+    betas = torch.linspace(LINEAR_START ** 0.5, LINEAR_END ** 0.5, T, dtype=torch.float64) ** 2
+    return torch.cumprod(1 - betas, 0).float()
+
+
+def load_clip(path):
+    ck = torch.load(path, map_location='cpu')
+    m = CLIP(ck['cfg'])
+    m.load_state_dict(ck['model'])
+    return m.eval()
+
+
+def load_vae(path):
+    ck = torch.load(path, map_location='cpu')
+    v = sd_torch.VAE(embed_dim=4, **ck['ddconfig'])
+    v.load_state_dict(ck['model'])
+    return v.eval()
+
+
+@torch.no_grad()
+def context(clip, tok, caps):
+    """(n, 77, d) SD1 context: ln_final(last hidden), EOT padding."""
+    return clip.text_hidden(tok(caps, pad=EOT))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--data', required=True)
+    ap.add_argument('--clip', required=True)
+    ap.add_argument('--vae', required=True)
+    ap.add_argument('--run', required=True)
+    ap.add_argument('--steps', type=int, default=3000)
+    ap.add_argument('--batch', type=int, default=32)
+    ap.add_argument('--lr', type=float, default=5e-4)
+    ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--latents', type=int, default=20000)
+    ap.add_argument('--every', type=int, default=100)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    os.makedirs(args.run, exist_ok=True)
+    scenes = json.load(open(args.data + '.json'))['scenes']
+    lat_path = os.path.join(args.run, 'latents.pt')
+    if not os.path.exists(lat_path):
+        imgs = np.load(args.data + '.images.npy', mmap_mode='r')
+        vae = load_vae(args.vae)
+        zs, t0 = [], time.time()
+        with torch.no_grad():
+            for i in range(0, args.latents, 100):
+                x = torch.from_numpy(np.ascontiguousarray(imgs[i:i + 100]))
+                x = x.permute(0, 3, 1, 2).float() / 127.5 - 1
+                zs.append(vae.encode(x).chunk(2, 1)[0])
+                if i % 2000 == 0:
+                    print('encoded', i, '%.1fs' % (time.time() - t0), flush=True)
+        z = torch.cat(zs)
+        save_ckpt(lat_path, z=z, scale_factor=float(1 / z.std()))
+        del vae
+    L = torch.load(lat_path)
+    lat, scale = L['z'] * L['scale_factor'], L['scale_factor']
+    n_img = lat.shape[0]
+    print('latents', tuple(lat.shape), 'scale_factor %.5f' % scale, flush=True)
+    clip, tok = load_clip(args.clip), Tokenizer()
+    for p in clip.parameters():
+        p.requires_grad_(False)
+    ac = alphas_cumprod()
+    torch.manual_seed(0)
+    unet = sd_torch.UNet(in_channels=4, out_channels=4, **UNET)
+    opt = torch.optim.AdamW(unet.parameters(), lr=args.lr, weight_decay=0.0)
+    step, rng = 0, random.Random(3)
+    ck = load_ckpt(os.path.join(args.run, 'ckpt.pt'))
+    if ck:
+        unet.load_state_dict(ck['model'])
+        opt.load_state_dict(ck['opt'])
+        step = ck['step']
+        rng.setstate(ck['rng'])
+        torch.set_rng_state(ck['torch_rng'])
+        print('resumed at step', step, flush=True)
+    t0, avg = time.time(), None
+    while step < args.steps:
+        for g in opt.param_groups:
+            g['lr'] = lr_at(step, args.steps, args.lr, warm=100)
+        idx = rng.sample(range(n_img), args.batch)
+        caps = ['' if rng.random() < P_UNCOND else shapes.caption(scenes[i], rng) for i in idx]
+        ctx = context(clip, tok, caps)
+        x0 = lat[idx]
+        t = torch.randint(0, T, (args.batch,))
+        eps = torch.randn_like(x0)
+        a = ac[t].view(-1, 1, 1, 1)
+        xt = a.sqrt() * x0 + (1 - a).sqrt() * eps
+        loss = F.mse_loss(unet(xt, t, ctx), eps)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+        opt.step()
+        step += 1
+        avg = loss.item() if avg is None else 0.98 * avg + 0.02 * loss.item()
+        if step % 25 == 0:
+            print('step %d loss %.4f (avg %.4f) %.2fs/step' %
+                  (step, loss.item(), avg, (time.time() - t0) / 25), flush=True)
+            t0 = time.time()
+        if step % args.every == 0 or step == args.steps:
+            save_ckpt(os.path.join(args.run, 'ckpt.pt'), model=unet.state_dict(),
+                      opt=opt.state_dict(), step=step, rng=rng.getstate(),
+                      torch_rng=torch.get_rng_state(), unet=UNET, scale_factor=scale)
+    print('done', flush=True)
+
+
+if __name__ == '__main__':
+    main()
