@@ -633,6 +633,33 @@ test_golden_f32 (void)
       g_free (index);
       g_free (unet);
 
+      /* older SD1 files: the text tower without "text_model." */
+      dream_st_file *f = dream_st_open (single, &error);
+      g_assert_no_error (error);
+      tlist old;
+      tlist_init (&old);
+      for (int i = 0; i < dream_st_count (f); i++)
+        {
+          const dream_st_tensor *ti = dream_st_get (f, i);
+          const char *pre = "cond_stage_model.transformer.text_model.";
+          char *name = g_str_has_prefix (ti->name, pre)
+            ? g_strconcat ("cond_stage_model.transformer.", ti->name + strlen (pre), NULL)
+            : g_strdup (ti->name);
+          tlist_add (&old, name, ti->n_dims, ti->shape, read_all (f, ti->name, NULL));
+          g_free (name);
+        }
+      dream_st_close (f);
+      char *oldp = g_build_filename (dir, "old.safetensors", NULL);
+      const char *meta[] = { "text_heads", "4", "config", "{\"num_heads\": 4}", NULL };
+      write_typed (oldp, &old, T_F32, meta);
+      tlist_clear (&old);
+      outputs o = { 0 };
+      run_checkpoint (oldp, &o, NULL);
+      g_assert_cmpmem (a.text, a.n_text * 4, o.text, o.n_text * 4);
+      g_assert_cmpmem (a.unet, a.n_unet * 4, o.unet, o.n_unet * 4);
+      outputs_clear (&o);
+      g_free (oldp);
+
       outputs_clear (&a);
       outputs_clear (&b);
       g_free (single);
