@@ -28,9 +28,11 @@
 #include "models/unet.h"
 #include "models/vae.h"
 
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 #define UNET_TOL 3e-5
 #define VAE_TOL 3e-5
@@ -1214,6 +1216,223 @@ test_real_layout_sd2 (void)
   run_real_layout (TRUE);
 }
 
+/* ---- full size: SD 1.5 and SD 2.x shapes, sparse zero weights -------------- */
+
+typedef struct {
+  char *name;
+  int n_dims;
+  int64_t shape[4];
+} stub;
+
+static void
+parse_shape (const char *text, stub *s)
+{
+  char **parts = g_strsplit (text, ",", -1);
+  s->n_dims = (int) g_strv_length (parts);
+  g_assert_cmpint (s->n_dims, >=, 1);
+  g_assert_cmpint (s->n_dims, <=, 4);
+  for (int i = 0; i < s->n_dims; i++)
+    s->shape[i] = g_ascii_strtoll (parts[i], NULL, 10);
+  g_strfreev (parts);
+}
+
+/* An F16 safetensors file of zeros with these tensors, sparse: only the
+ * header is written. */
+static void
+write_sparse (const char *path, GArray *stubs)
+{
+  GString *h = g_string_new ("{");
+  guint64 off = 0;
+  for (guint i = 0; i < stubs->len; i++)
+    {
+      const stub *s = &g_array_index (stubs, stub, i);
+      guint64 n = 1;
+      g_string_append_printf (h, "%s\"%s\":{\"dtype\":\"F16\",\"shape\":[", i ? "," : "", s->name);
+      for (int k = 0; k < s->n_dims; k++)
+        {
+          g_string_append_printf (h, "%s%" G_GINT64_FORMAT, k ? "," : "", s->shape[k]);
+          n *= (guint64) s->shape[k];
+        }
+      g_string_append_printf (h, "],\"data_offsets\":[%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT "]}",
+                              off, off + 2 * n);
+      off += 2 * n;
+    }
+  g_string_append (h, "}");
+  while (h->len % 8)
+    g_string_append_c (h, ' ');
+  mkdir_for (path);
+  int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  g_assert_cmpint (fd, >=, 0);
+  guint64 hl = GUINT64_TO_LE (h->len);
+  g_assert_cmpint (write (fd, &hl, 8), ==, 8);
+  g_assert_cmpint (write (fd, h->str, h->len), ==, (gssize) h->len);
+  g_assert_cmpint (ftruncate (fd, (off_t) (8 + h->len + off)), ==, 0);
+  close (fd);
+  g_string_free (h, TRUE);
+}
+
+static void
+free_stubs (GArray *a)
+{
+  for (guint i = 0; i < a->len; i++)
+    g_free (g_array_index (a, stub, i).name);
+  g_array_unref (a);
+}
+
+/* Builds UNet, VAE and text encoder of a full-size checkpoint; checks the
+ * sizes SD has. */
+static void
+load_full (const char *path, gboolean sd2, int text_layers)
+{
+  GError *error = NULL;
+  dream_sd_checkpoint ck;
+  gint64 t0 = g_get_monotonic_time ();
+  g_assert_true (dream_sd_checkpoint_open (&ck, path, NULL, &error));
+  g_assert_no_error (error);
+  gint64 t1 = g_get_monotonic_time ();
+  dream_unet *unet = dream_unet_load (ck.file, &ck.config, &error);
+  g_assert_no_error (error);
+  dream_vae *vae = dream_vae_load (ck.file, &error);
+  g_assert_no_error (error);
+  dream_clip_text *te = dream_clip_text_load (ck.file, ck.text_prefix, &ck.text_hints, &error);
+  g_assert_no_error (error);
+  gint64 t2 = g_get_monotonic_time ();
+  g_test_message ("%s: %s, %d tensors; open %.0f ms, nets built in %.0f ms", path, ck.kind,
+                  dream_st_count (ck.file), (t1 - t0) / 1e3, (t2 - t1) / 1e3);
+  g_assert_cmpstr (ck.kind, ==, sd2 ? "SD 2.x 768 (v-prediction)" : "SD 1.x");
+  g_assert_cmpint (unet->model_channels, ==, 320);
+  g_assert_cmpint (unet->in_channels, ==, 4);
+  g_assert_cmpint (unet->context_dim, ==, sd2 ? 1024 : 768);
+  g_assert_cmpint (unet->n_input, ==, 12);
+  g_assert_cmpint (unet->n_output, ==, 12);
+  g_assert_cmpint (unet->down, ==, 8);
+  const dream_unet_xf *xf = &unet->input[1].layers[1].xf;
+  g_assert_cmpint (unet->input[1].layers[1].kind, ==, DREAM_UNET_XF);
+  g_assert_cmpint (xf->heads, ==, sd2 ? 5 : 8);
+  g_assert_cmpint (xf->d_head, ==, sd2 ? 64 : 40);
+  g_assert_cmpint (xf->linear, ==, sd2);
+  xf = &unet->middle.layers[1].xf;
+  g_assert_cmpint (xf->heads, ==, sd2 ? 20 : 8);
+  g_assert_true (vae->has_encoder && vae->has_decoder);
+  g_assert_cmpint (vae->factor, ==, 8);
+  g_assert_cmpint (vae->embed_dim, ==, 4);
+  g_assert_cmpint (te->stack.layers, ==, text_layers);
+  g_assert_cmpint (te->stack.width, ==, sd2 ? 1024 : 768);
+  g_assert_cmpint (te->stack.heads, ==, sd2 ? 16 : 12);
+  g_assert_cmpint (te->stack.act, ==, sd2 ? DREAM_NN_ACT_GELU : DREAM_NN_ACT_QUICK_GELU);
+  g_assert_cmpint (te->vocab, ==, 49408);
+  dream_clip_text_free (te);
+  dream_vae_free (vae);
+  dream_unet_free (unet);
+  dream_sd_checkpoint_close (&ck);
+}
+
+static void
+run_full_size (gboolean sd2)
+{
+  char *p = data_path (sd2 ? "sd2_shapes.tsv" : "sd15_shapes.tsv"), *text = NULL;
+  g_assert_true (g_file_get_contents (p, &text, NULL, NULL));
+  g_free (p);
+  GArray *single = g_array_new (FALSE, TRUE, sizeof (stub));
+  GHashTable *parts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                             (GDestroyNotify) free_stubs);
+  char **lines = g_strsplit (text, "\n", -1);
+  for (int i = 0; lines[i]; i++)
+    {
+      char **f = g_strsplit (lines[i], "\t", 3);
+      if (g_strv_length (f) == 3)
+        {
+          stub s = { 0 };
+          parse_shape (f[2], &s);
+          if (strcmp (f[0], "-"))
+            {
+              stub a = s;
+              a.name = g_strdup (f[0]);
+              g_array_append_val (single, a);
+            }
+          if (strcmp (f[1], "-"))
+            {
+              char *slash = strchr (f[1], '/'), *bar = strchr (f[1], '|');
+              g_assert_nonnull (slash);
+              if (bar)
+                {
+                  *bar = '\0';
+                  parse_shape (bar + 1, &s);
+                }
+              char *part = g_strndup (f[1], slash - f[1]);
+              GArray *a = g_hash_table_lookup (parts, part);
+              if (!a)
+                {
+                  a = g_array_new (FALSE, TRUE, sizeof (stub));
+                  g_hash_table_insert (parts, g_strdup (part), a);
+                }
+              s.name = g_strdup (slash + 1);
+              g_array_append_val (a, s);
+              g_free (part);
+            }
+        }
+      g_strfreev (f);
+    }
+  g_strfreev (lines);
+  g_free (text);
+  g_assert_cmpuint (g_hash_table_size (parts), ==, 3);
+
+  char *dir = g_dir_make_tmp ("dream-ckpt-XXXXXX", NULL);
+  char *file = g_build_filename (dir, sd2 ? "v2-1_768-ema-pruned.safetensors" : "v1-5.safetensors",
+                                 NULL);
+  write_sparse (file, single);
+  char *dif = g_build_filename (dir, "diffusers", NULL);
+  static const char *const names[][2] = {
+    { "unet", "diffusion_pytorch_model.fp16.safetensors" },
+    { "vae", "diffusion_pytorch_model.fp16.safetensors" },
+    { "text_encoder", "model.fp16.safetensors" },
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      char *q = g_build_filename (dif, names[i][0], names[i][1], NULL);
+      write_sparse (q, g_hash_table_lookup (parts, names[i][0]));
+      g_free (q);
+    }
+  write_text (dif, "model_index.json", INDEX);
+  write_text (dif, "unet/config.json", sd2
+    ? "{\"attention_head_dim\": [5, 10, 20, 20], \"block_out_channels\": [320, 640, 1280, 1280],"
+      " \"cross_attention_dim\": 1024, \"in_channels\": 4, \"layers_per_block\": 2,"
+      " \"sample_size\": 96, \"use_linear_projection\": true}"
+    : "{\"attention_head_dim\": 8, \"block_out_channels\": [320, 640, 1280, 1280],"
+      " \"cross_attention_dim\": 768, \"in_channels\": 4, \"layers_per_block\": 2,"
+      " \"sample_size\": 64}");
+  write_text (dif, "vae/config.json", "{\"block_out_channels\": [128, 256, 512, 512],"
+              " \"scaling_factor\": 0.18215}");
+  write_text (dif, "text_encoder/config.json", sd2
+    ? "{\"hidden_act\": \"gelu\", \"num_attention_heads\": 16, \"num_hidden_layers\": 23}"
+    : "{\"hidden_act\": \"quick_gelu\", \"num_attention_heads\": 12}");
+  write_text (dif, "scheduler/scheduler_config.json", sd2
+    ? "{\"beta_schedule\": \"scaled_linear\", \"prediction_type\": \"v_prediction\"}"
+    : "{\"beta_schedule\": \"scaled_linear\", \"prediction_type\": \"epsilon\"}");
+
+  load_full (file, sd2, sd2 ? 24 : 12);
+  load_full (dif, sd2, sd2 ? 23 : 12);
+
+  remove_tree (dir);
+  g_free (dif);
+  g_free (file);
+  g_free (dir);
+  free_stubs (single);
+  g_hash_table_unref (parts);
+}
+
+static void
+test_full_size_sd15 (void)
+{
+  run_full_size (FALSE);
+}
+
+static void
+test_full_size_sd2 (void)
+{
+  run_full_size (TRUE);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1225,5 +1444,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sd_checkpoint/diffusers_mismatch", test_diffusers_mismatch);
   g_test_add_func ("/sd_checkpoint/real_layout_sd15", test_real_layout_sd15);
   g_test_add_func ("/sd_checkpoint/real_layout_sd2", test_real_layout_sd2);
+  g_test_add_func ("/sd_checkpoint/full_size_sd15", test_full_size_sd15);
+  g_test_add_func ("/sd_checkpoint/full_size_sd2", test_full_size_sd2);
   return g_test_run ();
 }

@@ -260,3 +260,170 @@ assert len(unet15) == 686 and len(set(unet15)) == 686, len(unet15)
 assert len(vae15) == 248 and len(set(vae15)) == 248, len(vae15)
 write(os.path.join(out, 'sd15_unet.tsv'), convert(unet15, unet_modules(4, 2, {0, 1, 2})))
 write(os.path.join(out, 'sd15_vae.tsv'), convert(vae15, vae_modules(4, 2)))
+
+
+# ---- real SD 1.5 and SD 2.x shapes, both layouts ------------------------------
+# Every tensor of a full-size checkpoint with its shape, as rows
+#   single-file name \t diffusers part/name \t shape
+# ("-" where one layout has no such tensor: the SD 2.x single file keeps
+# OpenCLIP's 24 layers in cond_stage_model.model.*, its diffusers
+# text_encoder is a 23-layer CLIPTextModel).  The test writes them as sparse
+# zero-filled F16 files and builds the UNet, VAE and text encoder from both.
+
+def unet_shapes(ctx, linear, mc=320, mult=(1, 2, 4, 4), n_res=2, attn=(0, 1, 2)):
+    S = {}
+    emb = 4 * mc
+
+    def res(p, cin, cout):
+        S[p + 'in_layers.0.weight'] = S[p + 'in_layers.0.bias'] = (cin,)
+        S[p + 'in_layers.2.weight'] = (cout, cin, 3, 3); S[p + 'in_layers.2.bias'] = (cout,)
+        S[p + 'emb_layers.1.weight'] = (cout, emb); S[p + 'emb_layers.1.bias'] = (cout,)
+        S[p + 'out_layers.0.weight'] = S[p + 'out_layers.0.bias'] = (cout,)
+        S[p + 'out_layers.3.weight'] = (cout, cout, 3, 3); S[p + 'out_layers.3.bias'] = (cout,)
+        if cin != cout:
+            S[p + 'skip_connection.weight'] = (cout, cin, 1, 1); S[p + 'skip_connection.bias'] = (cout,)
+
+    def xf(p, c):
+        S[p + 'norm.weight'] = S[p + 'norm.bias'] = (c,)
+        for m in ('proj_in', 'proj_out'):
+            S[p + m + '.weight'] = (c, c) if linear else (c, c, 1, 1); S[p + m + '.bias'] = (c,)
+        b = p + 'transformer_blocks.0.'
+        for n in ('norm1', 'norm2', 'norm3'):
+            S[b + n + '.weight'] = S[b + n + '.bias'] = (c,)
+        for a in ('attn1', 'attn2'):
+            S[b + a + '.to_q.weight'] = (c, c)
+            S[b + a + '.to_k.weight'] = S[b + a + '.to_v.weight'] = (c, c if a == 'attn1' else ctx)
+            S[b + a + '.to_out.0.weight'] = (c, c); S[b + a + '.to_out.0.bias'] = (c,)
+        S[b + 'ff.net.0.proj.weight'] = (8 * c, c); S[b + 'ff.net.0.proj.bias'] = (8 * c,)
+        S[b + 'ff.net.2.weight'] = (c, 4 * c); S[b + 'ff.net.2.bias'] = (c,)
+
+    def conv(p, cout, cin):
+        S[p + 'weight'] = (cout, cin, 3, 3); S[p + 'bias'] = (cout,)
+
+    conv('input_blocks.0.0.', mc, 4)
+    S['time_embed.0.weight'] = (emb, mc); S['time_embed.0.bias'] = (emb,)
+    S['time_embed.2.weight'] = (emb, emb); S['time_embed.2.bias'] = (emb,)
+    ch, skips, ib = mc, [mc], 1
+    for lvl, m in enumerate(mult):
+        for j in range(n_res):
+            res('input_blocks.%d.0.' % ib, ch, mc * m); ch = mc * m
+            if lvl in attn:
+                xf('input_blocks.%d.1.' % ib, ch)
+            skips.append(ch); ib += 1
+        if lvl != len(mult) - 1:
+            conv('input_blocks.%d.0.op.' % ib, ch, ch); skips.append(ch); ib += 1
+    res('middle_block.0.', ch, ch); xf('middle_block.1.', ch); res('middle_block.2.', ch, ch)
+    ob = 0
+    for lvl in reversed(range(len(mult))):
+        for j in range(n_res + 1):
+            res('output_blocks.%d.0.' % ob, ch + skips.pop(), mc * mult[lvl]); ch = mc * mult[lvl]
+            k = 1
+            if lvl in attn:
+                xf('output_blocks.%d.1.' % ob, ch); k = 2
+            if lvl != 0 and j == n_res:
+                conv('output_blocks.%d.%d.conv.' % (ob, k), ch, ch)
+            ob += 1
+    S['out.0.weight'] = S['out.0.bias'] = (mc,)
+    conv('out.2.', 4, mc)
+    return S
+
+
+def vae_shapes(ch=128, mult=(1, 2, 4, 4), n_res=2, z=4):
+    S = {}
+
+    def conv(p, cout, cin, k=3):
+        S[p + 'weight'] = (cout, cin, k, k); S[p + 'bias'] = (cout,)
+
+    def norm(p, c):
+        S[p + 'weight'] = S[p + 'bias'] = (c,)
+
+    def res(p, cin, cout):
+        norm(p + 'norm1.', cin); conv(p + 'conv1.', cout, cin); norm(p + 'norm2.', cout)
+        conv(p + 'conv2.', cout, cout)
+        if cin != cout:
+            conv(p + 'nin_shortcut.', cout, cin, 1)
+
+    def mid(p, c):
+        res(p + 'mid.block_1.', c, c); res(p + 'mid.block_2.', c, c)
+        norm(p + 'mid.attn_1.norm.', c)
+        for q in ('q', 'k', 'v', 'proj_out'):
+            conv(p + 'mid.attn_1.%s.' % q, c, c, 1)
+
+    conv('encoder.conv_in.', ch, 3)
+    c = ch
+    for lvl, m in enumerate(mult):
+        for j in range(n_res):
+            res('encoder.down.%d.block.%d.' % (lvl, j), c, ch * m); c = ch * m
+        if lvl != len(mult) - 1:
+            conv('encoder.down.%d.downsample.conv.' % lvl, c, c)
+    mid('encoder.', c); norm('encoder.norm_out.', c); conv('encoder.conv_out.', 2 * z, c)
+    conv('quant_conv.', 2 * z, 2 * z, 1); conv('post_quant_conv.', z, z, 1)
+    c = ch * mult[-1]
+    conv('decoder.conv_in.', c, z); mid('decoder.', c)
+    for lvl in reversed(range(len(mult))):
+        for j in range(n_res + 1):
+            res('decoder.up.%d.block.%d.' % (lvl, j), c, ch * mult[lvl]); c = ch * mult[lvl]
+        if lvl != 0:
+            conv('decoder.up.%d.upsample.conv.' % lvl, c, c)
+    norm('decoder.norm_out.', c); conv('decoder.conv_out.', 3, c)
+    return S
+
+
+def hf_text_shapes(d, layers):
+    S = {'text_model.embeddings.token_embedding.weight': (49408, d),
+         'text_model.embeddings.position_embedding.weight': (77, d),
+         'text_model.final_layer_norm.weight': (d,), 'text_model.final_layer_norm.bias': (d,)}
+    for i in range(layers):
+        p = 'text_model.encoder.layers.%d.' % i
+        for n in ('layer_norm1', 'layer_norm2'):
+            S[p + n + '.weight'] = S[p + n + '.bias'] = (d,)
+        for q in ('q', 'k', 'v', 'out'):
+            S[p + 'self_attn.%s_proj.weight' % q] = (d, d); S[p + 'self_attn.%s_proj.bias' % q] = (d,)
+        S[p + 'mlp.fc1.weight'] = (4 * d, d); S[p + 'mlp.fc1.bias'] = (4 * d,)
+        S[p + 'mlp.fc2.weight'] = (d, 4 * d); S[p + 'mlp.fc2.bias'] = (d,)
+    return S
+
+
+def openclip_text_shapes(d, layers):
+    S = {'token_embedding.weight': (49408, d), 'positional_embedding': (77, d),
+         'ln_final.weight': (d,), 'ln_final.bias': (d,), 'text_projection': (d, d)}
+    for i in range(layers):
+        p = 'transformer.resblocks.%d.' % i
+        for n in ('ln_1', 'ln_2'):
+            S[p + n + '.weight'] = S[p + n + '.bias'] = (d,)
+        S[p + 'attn.in_proj_weight'] = (3 * d, d); S[p + 'attn.in_proj_bias'] = (3 * d,)
+        S[p + 'attn.out_proj.weight'] = (d, d); S[p + 'attn.out_proj.bias'] = (d,)
+        S[p + 'mlp.c_fc.weight'] = (4 * d, d); S[p + 'mlp.c_fc.bias'] = (4 * d,)
+        S[p + 'mlp.c_proj.weight'] = (d, 4 * d); S[p + 'mlp.c_proj.bias'] = (d,)
+    return S
+
+
+def shape_rows(sd2):
+    ctx = 1024 if sd2 else 768
+    us, vs = unet_shapes(ctx, sd2), vae_shapes()
+    assert sorted(us) == sorted(unet15) and sorted(vs) == sorted(vae15)
+    umap = dict((a, b) for a, b, _ in convert(list(us), unet_modules(4, 2, {0, 1, 2})))
+    vmap = dict((a, b) for a, b, _ in convert(list(vs), vae_modules(4, 2)))
+    rows = []
+    fmt = lambda s: ','.join(str(x) for x in s)
+    for n, s in sorted(us.items()):
+        rows.append(('model.diffusion_model.' + n, 'unet/' + umap[n], fmt(s)))
+    for n, s in sorted(vs.items()):
+        # diffusers keeps the VAE attention as Linear layers
+        s2 = s[:2] if '.attentions.' in vmap[n] and len(s) == 4 else s
+        rows.append(('first_stage_model.' + n, 'vae/' + vmap[n] + '|' + fmt(s2), fmt(s)))
+    if sd2:
+        for n, s in sorted(openclip_text_shapes(1024, 24).items()):
+            rows.append(('cond_stage_model.model.' + n, '-', fmt(s)))
+        for n, s in sorted(hf_text_shapes(1024, 23).items()):
+            rows.append(('-', 'text_encoder/' + n, fmt(s)))
+    else:
+        for n, s in sorted(hf_text_shapes(768, 12).items()):
+            rows.append(('cond_stage_model.transformer.' + n, 'text_encoder/' + n, fmt(s)))
+    return rows
+
+
+for sd2, fname in ((False, 'sd15_shapes.tsv'), (True, 'sd2_shapes.tsv')):
+    with open(os.path.join(out, fname), 'w') as f:
+        for a, b, s in shape_rows(sd2):
+            f.write('%s\t%s\t%s\n' % (a, b, s))
