@@ -42,6 +42,8 @@
 
 /* ---- helpers -------------------------------------------------------------- */
 
+static void expect_refused (const char *path, int code, const char *word);
+
 static char *
 golden_path (const char *dir, const char *file)
 {
@@ -632,6 +634,21 @@ test_golden_f32 (void)
       g_assert_true (dream_sd_checkpoint_open (&c, unet, NULL, &error));
       g_assert_true (c.diffusers);
       dream_sd_checkpoint_close (&c);
+      /* a component's weight file opens its folder; alone it is named */
+      char *uw = g_build_filename (unet, "diffusion_pytorch_model.safetensors", NULL);
+      g_assert_true (dream_sd_checkpoint_open (&c, uw, NULL, &error));
+      g_assert_true (c.diffusers);
+      g_assert_cmpstr (c.kind, ==, "SD 1.x");
+      dream_sd_checkpoint_close (&c);
+      char *lone = g_build_filename (dir, "unet.safetensors", NULL);
+      char *bytes;
+      gsize len;
+      g_assert_true (g_file_get_contents (uw, &bytes, &len, NULL));
+      g_assert_true (g_file_set_contents (lone, bytes, (gssize) len, NULL));
+      expect_refused (lone, DREAM_ERROR_MODEL, "diffusers UNet file alone");
+      g_free (bytes);
+      g_free (lone);
+      g_free (uw);
       g_free (index);
       g_free (unet);
 

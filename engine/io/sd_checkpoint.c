@@ -156,6 +156,11 @@ what_unsupported (const dream_st_file *f)
   if (dream_st_find (f, UNET "time_embed.0.weight") == NULL
       && (dream_st_find (f, "add_embedding.linear_1.weight")))
     return "an SDXL UNet in diffusers layout";
+  if (dream_st_find (f, "conv_in.weight") && dream_st_find (f, "time_embedding.linear_1.weight"))
+    return "a diffusers UNet file alone (open the whole diffusers folder, with its "
+           "model_index.json, vae/ and text_encoder/)";
+  if (dream_st_find (f, "decoder.conv_in.weight") && has_prefix (f, "decoder.up_blocks."))
+    return "a diffusers VAE file alone (open the whole diffusers folder)";
   return NULL;
 }
 
@@ -1281,8 +1286,18 @@ dream_sd_checkpoint_open (dream_sd_checkpoint *ck, const char *path, const char 
   else
     {
       char *base = g_path_get_basename (path);
+      char *parent = g_path_get_dirname (path);
+      char *top = g_path_get_dirname (parent);
+      char *index = g_build_filename (top, "model_index.json", NULL);
       if (!strcmp (base, "model_index.json"))
-        dir = g_path_get_dirname (path);
+        dir = g_strdup (parent);
+      else if (g_file_test (index, G_FILE_TEST_IS_REGULAR)
+               && (g_str_has_prefix (base, "diffusion_pytorch_model.")
+                   || g_str_has_prefix (base, "model.")))
+        dir = g_strdup (top);     /* a component's weights: the whole folder */
+      g_free (index);
+      g_free (top);
+      g_free (parent);
       g_free (base);
     }
   if (dir)

@@ -21,7 +21,8 @@
  *   - a diffusers folder (model_index.json, unet/, vae/, text_encoder/,
  *     scheduler/, each weight file diffusion_pytorch_model[.fp16].safetensors
  *     or model[.fp16].safetensors beside its config.json), or model_index.json
- *     itself, or its unet/ folder. Its tensors are shown under the
+ *     itself, or a component's folder or weight file (unet/, its
+ *     diffusion_pytorch_model.safetensors: the whole folder is opened). Its tensors are shown under the
  *     single-file names (a dream_st_file view, safetensors.h): UNet and VAE
  *     renamed by the LDM ↔ diffusers correspondence (derived from the two
  *     architectures, checked against config.json: block_out_channels,
