@@ -38,7 +38,7 @@ cmd_clip_score (int argc, char **argv)
   int threads = 0;
   gboolean tsv = FALSE;
   GOptionEntry entries[] = {
-    { "model", 'm', 0, G_OPTION_ARG_STRING, &model_choice, "CLIP model: an installed name (default: clip) or a file", "M" },
+    { "model", 'm', 0, G_OPTION_ARG_STRING, &model_choice, "CLIP model: an installed name or a file (default: the default CLIP, see dream.h)", "M" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Threads (default: all cores)", "N" },
     { "tsv", 0, 0, G_OPTION_ARG_NONE, &tsv, "Tab-separated output in caption order", NULL },
     { NULL }
@@ -62,12 +62,7 @@ cmd_clip_score (int argc, char **argv)
       g_free (model_choice);
       return 2;
     }
-  const char *choice = model_choice ? model_choice : "clip";
-  if (g_file_test (choice, G_FILE_TEST_EXISTS) || strchr (choice, '/'))
-    path = g_strdup (choice);
-  else
-    path = dream_model_find (choice, &error);
-  if (!path || !(model = dream_clip_load (path, NULL, &error)))
+  if (!(path = dream_clip_model_find (model_choice, &error)) || !(model = dream_clip_load (path, NULL, &error)))
     goto out;
   if (!dream_file_image_load (argv[1], &img, &error))
     goto out;

@@ -12,5 +12,6 @@ int cmd_sample (int argc, char **argv);
 int cmd_inpaint (int argc, char **argv);
 int cmd_outpaint (int argc, char **argv);
 int cmd_sd_info (int argc, char **argv);
+int cmd_describe (int argc, char **argv);
 
 #endif

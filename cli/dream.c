@@ -154,6 +154,7 @@ static const command commands[] = {
   { "inpaint", cmd_inpaint, "fill the masked part of an image (content-aware fill)" },
   { "outpaint", cmd_outpaint, "extend the canvas and fill the new area" },
   { "clip-score", cmd_clip_score, "score how well an image matches captions (CLIP)" },
+  { "describe", cmd_describe, "describe an image in words, a prompt to edit (CLIP)" },
   { "run-net", cmd_run_net, "developer: run one network on tensors from a safetensors file" },
   { "sd-info", cmd_sd_info, "what a Stable Diffusion checkpoint (file or diffusers folder) is" },
   { "sample", cmd_sample, "developer: run a Stable Diffusion sampler loop on given contexts" },

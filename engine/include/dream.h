@@ -103,6 +103,56 @@ int dream_model_get_channels (const dream_model *model);
  * folder. NULL + DREAM_ERROR_IO if none has it. */
 char *dream_model_find (const char *name, GError **error);
 
+/* ---- model discovery (for menus and defaults) ---------------------------
+ *
+ *     char **clips = dream_model_list (DREAM_MODEL_KIND_CLIP);
+ *     for (char **p = clips; *p; p++) add_menu_item (*p);
+ *     g_strfreev (clips);
+ *     char *path = dream_clip_model_default (&err);   // what "" means
+ */
+
+typedef enum {
+  DREAM_MODEL_KIND_UNKNOWN,   /* not a model libdream can run (or garbage) */
+  DREAM_MODEL_KIND_CLIP,      /* CLIP with both a text and a vision tower */
+  DREAM_MODEL_KIND_SD,        /* Stable Diffusion: a single LDM-layout file
+                                 (model.diffusion_model.*, first_stage_model.*,
+                                 cond_stage_model.*) or a diffusers folder
+                                 (model_index.json) */
+  DREAM_MODEL_KIND_DENOISE,   /* FFDNet ("architecture": "ffdnet") */
+  DREAM_MODEL_KIND_UPSCALE,   /* super-resolution: srvgg, rdn, rrdb */
+  DREAM_MODEL_KIND_ANY,       /* dream_model_list(): every kind above but UNKNOWN */
+} dream_model_kind;
+
+/* What a .safetensors file (or a diffusers folder) holds, judged from its
+ * header only — the "architecture" metadata entry if there is one, else
+ * the tensor names — without reading weights: cheap enough for a menu.
+ * A text-only CLIP (an SD text encoder) or a vision-only one is UNKNOWN
+ * here, as are SDXL/SD3/Flux files. A file that cannot be opened or is not
+ * valid safetensors is UNKNOWN with a GError (error may be NULL). */
+dream_model_kind dream_model_classify (const char *path, GError **error);
+
+/* The model files of a kind (DREAM_MODEL_KIND_ANY: all that classify) in
+ * the folders dream_model_find() searches, in its order ($DREAM_MODELS_DIR,
+ * $XDG_DATA_HOME/dreamlayer/models, installed, source tree), names sorted
+ * within a folder, each file once (same file seen through two folders:
+ * the first). Paths of *.safetensors files and of diffusers folders (a
+ * sub-folder with model_index.json). Unreadable files are skipped. Never
+ * NULL: an empty list when there is nothing; free with g_strfreev(). */
+char **dream_model_list (dream_model_kind kind);
+
+/* The CLIP model used when the user chose none ("" in the plug-in, no -m
+ * in the CLI). Rule: the first CLIP of dream_model_list (DREAM_MODEL_KIND_CLIP)
+ * that is not the bundled shapes-clip.safetensors — so a real CLIP the user
+ * installed (ViT-B/32, ViT-L/14, OpenCLIP…) wins —, else shapes-clip (the
+ * project's small CLIP, trained on drawn shapes only), else NULL +
+ * DREAM_ERROR_IO saying where to put a CLIP model. Newly allocated. */
+char *dream_clip_model_default (GError **error);
+
+/* The CLIP model for a user's choice: NULL or "" = dream_clip_model_default(),
+ * a path (contains '/' or exists) as is, else an installed name for
+ * dream_model_find(). Newly allocated, or NULL + DREAM_ERROR_IO. */
+char *dream_clip_model_find (const char *choice, GError **error);
+
 /* ---- denoising --------------------------------------------------------- */
 
 typedef struct {
@@ -300,6 +350,67 @@ gboolean dream_clip_score (const dream_model *clip, const dream_image *image,
                            const char *const *captions, int n,
                            const dream_clip_params *params,
                            dream_clip_score_result *results, GError **error);
+
+/* ---- describing an image with CLIP ------------------------------------
+ *
+ *     dream_clip_description *d =
+ *       dream_clip_describe (clip, &layer, NULL, &p, &err);  // bundled words
+ *     if (d) puts (d->caption);   // "a photograph of a red car, warm light"
+ *     dream_clip_description_free (d);
+ *
+ * A vocabulary is a JSON file (read with json-glib):
+ *
+ *     { "categories": [
+ *         { "name": "medium", "format": "{} of ", "entries": ["a photograph", ...] },
+ *         { "name": "subject", "format": "{}", "always": true, "entries": [...] },
+ *         { "name": "setting", "format": " {}", "entries": ["on grass", ...] },
+ *         { "name": "lighting", "format": ", {}", "prompt": "a photo with {}",
+ *           "entries": ["warm light", ...] }, ... ] }
+ *
+ * Each category's entries are scored against the image (the text scored
+ * is "prompt" with {} replaced by the entry; default "{}"), and ranked by
+ * cosine. Rule: a category is kept when its best entry is clearly above
+ * the rest — its softmax probability over the category (CLIP's logit
+ * scale) is at least 3 / n (three times a uniform guess among its n
+ * entries), or the category says "always": true; a category of one entry
+ * is kept only when "always". The caption is the kept categories' "format"
+ * strings (each {} replaced by the best entry) joined in file order,
+ * "a photograph of a red car on grass, warm light, vivid colours" — a
+ * prompt the user can edit. The bundled vocabulary,
+ * describe-vocabulary.json, lives with the models (found as
+ * dream_model_find() finds models) and holds a few hundred general
+ * entries plus every word the bundled shapes-clip knows. */
+
+typedef struct {
+  char *name;            /* e.g. "subject" */
+  int n;                 /* entries */
+  char **entries;        /* (n) ranked best first */
+  float *cosines;        /* (n) cosine of image and prompt, same order */
+  float *probabilities;  /* (n) softmax over the category, same order */
+  gboolean kept;         /* its best entry is in the caption */
+} dream_clip_category;
+
+typedef struct {
+  char *caption;                    /* the composed prompt */
+  int n_categories;
+  dream_clip_category *categories;  /* (n_categories) in the file's order */
+} dream_clip_description;
+
+/* Describes an image: the model needs both towers (else FALSE +
+ * DREAM_ERROR_INVALID_ARGUMENT); vocabulary_path NULL = the bundled one.
+ * A vocabulary that cannot be read is DREAM_ERROR_IO; one that is not
+ * such JSON, has no categories, an empty category or an empty entry is
+ * DREAM_ERROR_INVALID_ARGUMENT naming the file and the problem. All the
+ * entries' texts are encoded in one batched call per describe (progress:
+ * the image first, then the texts). Free the result with
+ * dream_clip_description_free(). Thread-safe on a shared model. */
+dream_clip_description *dream_clip_describe (const dream_model *clip,
+                                             const dream_image *image,
+                                             const char *vocabulary_path,
+                                             const dream_clip_params *params,
+                                             GError **error);
+
+void dream_clip_description_free (dream_clip_description *description);
 
 /* ---- content-aware fill and canvas extension ---------------------------
  *

@@ -20,4 +20,9 @@ struct dream_model {
   void (*net_free) (void *net);
 };
 
+/* A data file (e.g. "describe-vocabulary.json") in the folders
+ * dream_model_find() searches, in its order; newly allocated, or NULL +
+ * DREAM_ERROR_IO. (io/model_list.c) */
+char *dream_data_find (const char *file, GError **error);
+
 #endif /* DREAM_MODEL_H */
