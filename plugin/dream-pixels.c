@@ -370,3 +370,36 @@ out:
   dream_model_free (model);
   return result;
 }
+
+/* ---- progress for other pixel files ------------------------------------ */
+
+struct dream_pixels_progress {
+  progress_state st;
+};
+
+dream_pixels_progress *
+dream_pixels_progress_new (dream_progress_func progress, gpointer progress_user)
+{
+  dream_pixels_progress *p = g_new0 (dream_pixels_progress, 1);
+
+  progress_state_init (&p->st, progress, progress_user);
+  return p;
+}
+
+gboolean
+dream_pixels_progress_cb (gpointer state, double fraction)
+{
+  return progress_cb (&((dream_pixels_progress *) state)->st, fraction);
+}
+
+gboolean
+dream_pixels_progress_finish (dream_pixels_progress *state, GError **error)
+{
+  return progress_finish (&state->st, error);
+}
+
+void
+dream_pixels_progress_free (dream_pixels_progress *state)
+{
+  g_free (state);
+}

@@ -61,4 +61,20 @@ GeglBuffer *dream_pixels_upscale (GeglBuffer *src,
                                   const dream_pixels_upscale_args *args,
                                   GError **error);
 
+/* ---- progress for other pixel files (dream-fill-pixels.c, …) ----------- */
+
+/* The progress path every engine call of the plug-in goes through: the
+ * caller's callback plus the DREAM_TEST_CANCEL_AT test hook (see
+ * dream-pixels.c). Give dream_pixels_progress_cb as the engine's
+ * progress function and the state as its user data. */
+typedef struct dream_pixels_progress dream_pixels_progress;
+
+dream_pixels_progress *dream_pixels_progress_new (dream_progress_func progress,
+                                                  gpointer progress_user);
+gboolean dream_pixels_progress_cb (gpointer state, double fraction);
+/* Reports the end if the engine did not; FALSE + DREAM_ERROR_CANCELLED
+ * when that is cancelled. */
+gboolean dream_pixels_progress_finish (dream_pixels_progress *state, GError **error);
+void dream_pixels_progress_free (dream_pixels_progress *state);
+
 #endif

@@ -31,5 +31,10 @@ void dream_gimp2_denoise_run (const gchar *name, gint nparams, const GimpParam *
 void dream_gimp2_upscale_query (void);   /* plug-in-dream-upscale */
 void dream_gimp2_upscale_run (const gchar *name, gint nparams, const GimpParam *param,
                               gint *nreturn_vals, GimpParam **return_vals);
+void dream_gimp2_inpaint_query (void);   /* plug-in-dream-inpaint (dream-inpaint.c) */
+void dream_gimp2_outpaint_query (void);  /* plug-in-dream-outpaint (dream-inpaint.c) */
+/* runs either of the two, by name */
+void dream_gimp2_inpaint_run (const gchar *name, gint nparams, const GimpParam *param,
+                              gint *nreturn_vals, GimpParam **return_vals);
 
 #endif

@@ -9,6 +9,7 @@
 #include "dream-gimp2.h"
 #include "denoise-dialog.h"
 #include "upscale-dialog.h"
+#include "inpaint-dialog.h"
 
 static const struct {
   const char *name;
@@ -17,6 +18,8 @@ static const struct {
 } procedures[] = {
   { DREAM_GIMP2_DENOISE_PROC, dream_gimp2_denoise_query, dream_gimp2_denoise_run },
   { DREAM_GIMP2_UPSCALE_PROC, dream_gimp2_upscale_query, dream_gimp2_upscale_run },
+  { DREAM_GIMP2_INPAINT_PROC, dream_gimp2_inpaint_query, dream_gimp2_inpaint_run },
+  { DREAM_GIMP2_OUTPAINT_PROC, dream_gimp2_outpaint_query, dream_gimp2_inpaint_run },
 };
 
 static void

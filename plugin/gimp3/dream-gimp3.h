@@ -25,6 +25,8 @@
 
 GimpProcedure *dream_gimp3_denoise_new (GimpPlugIn *plug_in);  /* plug-in-dream-denoise */
 GimpProcedure *dream_gimp3_upscale_new (GimpPlugIn *plug_in);  /* plug-in-dream-upscale */
+GimpProcedure *dream_gimp3_inpaint_new (GimpPlugIn *plug_in);  /* plug-in-dream-inpaint (inpaint.c) */
+GimpProcedure *dream_gimp3_outpaint_new (GimpPlugIn *plug_in); /* plug-in-dream-outpaint (inpaint.c) */
 
 /* ---- shared helpers (common.c) ------------------------------------------ */
 

@@ -13,6 +13,8 @@ static const struct {
 } procedures[] = {
   { "plug-in-dream-denoise", dream_gimp3_denoise_new },
   { "plug-in-dream-upscale", dream_gimp3_upscale_new },
+  { "plug-in-dream-inpaint", dream_gimp3_inpaint_new },
+  { "plug-in-dream-outpaint", dream_gimp3_outpaint_new },
 };
 
 typedef struct _Dreamlayer      Dreamlayer;

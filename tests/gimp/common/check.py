@@ -18,6 +18,20 @@ Each subcommand prints one line, "ok: ..." or "FAIL: ...", and exits 0 or 1.
   check.py same A B
       A and B have the same size, mode and pixels (e.g. a layer before and
       after a failed run).
+  check.py filled LAYER REF --mask MASK [--offset X Y] [--tol L]
+      LAYER (a fill result's own pixels, its mask not applied) equals REF
+      within L levels (default 1) wherever MASK (grey, or the alpha of an
+      RGBA file) is fully on (255); LAYER's (x, y) is REF's and MASK's
+      (x+X, y+Y). With --orig ORIG --min-change C, the mean difference
+      of LAYER to ORIG (the picture before, canvas-size) over the fully
+      masked pixels must be at least C levels: something was replaced.
+  check.py composite COMP ORIG REF LAYER --mask MASK [--orig-offset X Y]
+                     [--layer-offset X Y] [--tol L]
+      COMP (the image's composite, canvas size) equals ORIG (the layer
+      below, placed at orig-offset) exactly where MASK is 0, equals REF
+      (the CLI's result, canvas size) within L where MASK is 255, and lies
+      between ORIG and LAYER (placed at layer-offset) within L where MASK
+      is in between (a blend of the two, in whatever space GIMP blends).
   check.py facts FACTS.json EXPR [--message TEXT]
       the Python expression EXPR is true with FACTS.json's keys as names
       (plus `facts` itself, re and a few builtins).
@@ -164,6 +178,90 @@ def cmd_facts(a):
         ok(a.message or a.expr)
     fail(f"{a.message or a.expr}; facts: {json.dumps(facts, ensure_ascii=False)}")
 
+def mask_plane(path):
+    """A mask file as 0..255 floats HxW: alpha if it has one, else grey."""
+    c, a = split(load(path))
+    return a if a is not None else as_grey(c)[..., 0]
+
+
+def cmd_filled(a):
+    lc, _ = split(load(a.layer))
+    fc, _ = split(load(a.ref))
+    m = mask_plane(a.mask)
+    h, w = lc.shape[:2]
+    fc = window(fc, a.offset[0], a.offset[1], w, h, a.ref)
+    m = window(m, a.offset[0], a.offset[1], w, h, a.mask)
+    lc, fc = match(lc, fc)
+    full = m >= 255
+    if not full.any():
+        fail(f"{a.mask}: no fully selected pixel over {a.layer}")
+    d = np.abs(lc - fc)[full]
+    mx, mean = float(d.max()), float(d.mean())
+    msg = (f"{a.layer} vs {a.ref} where fully masked ({int(full.sum())} px): "
+           f"max diff {mx:.0f}, mean {mean:.3f} levels (tol {a.tol:g})")
+    good = mx <= a.tol
+    if a.orig:
+        oc, _ = split(load(a.orig))
+        oc = window(oc, a.offset[0], a.offset[1], w, h, a.orig)
+        lc2, oc = match(lc, oc)
+        change = float(np.abs(lc2 - oc)[full].mean())
+        msg += f"; changed from the original by {change:.2f} levels on average (need {a.min_change:g})"
+        good &= change >= a.min_change
+    (ok if good else fail)(msg)
+
+
+def placed(arr, ox, oy, W, H):
+    """arr (h, w, c) on a W x H canvas at ox, oy; NaN where it is not."""
+    out = np.full((H, W, arr.shape[2]), np.nan)
+    h, w = arr.shape[:2]
+    x0, y0, x1, y1 = max(ox, 0), max(oy, 0), min(ox + w, W), min(oy + h, H)
+    if x1 > x0 and y1 > y0:
+        out[y0:y1, x0:x1] = arr[y0 - oy:y1 - oy, x0 - ox:x1 - ox]
+    return out
+
+
+def cmd_composite(a):
+    cc, _ = split(load(a.comp))
+    H, W = cc.shape[:2]
+    oc, _ = split(load(a.orig))
+    fc, _ = split(load(a.ref))
+    lc, _ = split(load(a.layer))
+    m = mask_plane(a.mask)
+    if fc.shape[:2] != (H, W) or m.shape != (H, W):
+        fail(f"sizes differ: composite {W}x{H}, ref {fc.shape[1]}x{fc.shape[0]}, "
+             f"mask {m.shape[1]}x{m.shape[0]}")
+    cc, fc = match(cc, fc)
+    oc, _ = match(oc, cc)
+    lc, _ = match(lc, cc)
+    op = placed(oc, a.orig_offset[0], a.orig_offset[1], W, H)
+    lp = placed(lc, a.layer_offset[0], a.layer_offset[1], W, H)
+    off, on = m <= 0, m >= 255
+    mid = ~off & ~on
+    msgs, bad = [], False
+    k = off & ~np.isnan(op[..., 0])
+    if k.any():
+        d = float(np.abs(cc - op)[k].max())
+        msgs.append(f"outside: max diff to the original {d:.0f} ({int(k.sum())} px)")
+        bad |= d > 0
+    if on.any():
+        d = float(np.abs(cc - fc)[on].max())
+        msgs.append(f"inside: max diff to the CLI {d:.0f} ({int(on.sum())} px)")
+        bad |= d > a.tol
+    else:
+        msgs.append("no fully masked pixel"); bad = True
+    k = mid & ~np.isnan(op[..., 0]) & ~np.isnan(lp[..., 0])
+    if k.any():
+        lo = np.minimum(op, lp)[k] - a.tol
+        hi = np.maximum(op, lp)[k] + a.tol
+        v = cc[k]
+        out = int(np.count_nonzero(np.any((v < lo) | (v > hi), axis=-1)))
+        dcli = float(np.abs(cc - fc)[k].max())
+        msgs.append(f"feather: {out} of {int(k.sum())} px outside [original, fill] "
+                    f"(max diff to the CLI's own blend {dcli:.0f})")
+        bad |= out > 0
+    (fail if bad else ok)("; ".join(msgs))
+
+
 
 def main():
     ap = argparse.ArgumentParser(description="checks for the GIMP front-end tests")
@@ -183,12 +281,25 @@ def main():
     p.add_argument("--tol", type=float, default=1.0)
     p = sub.add_parser("same")
     p.add_argument("a"); p.add_argument("b")
+    p = sub.add_parser("filled")
+    p.add_argument("layer"); p.add_argument("ref")
+    p.add_argument("--mask", required=True)
+    p.add_argument("--offset", nargs=2, type=int, default=[0, 0])
+    p.add_argument("--tol", type=float, default=1.0)
+    p.add_argument("--orig"); p.add_argument("--min-change", type=float, default=0.0)
+    p = sub.add_parser("composite")
+    p.add_argument("comp"); p.add_argument("orig"); p.add_argument("ref"); p.add_argument("layer")
+    p.add_argument("--mask", required=True)
+    p.add_argument("--orig-offset", nargs=2, type=int, default=[0, 0])
+    p.add_argument("--layer-offset", nargs=2, type=int, default=[0, 0])
+    p.add_argument("--tol", type=float, default=1.0)
     p = sub.add_parser("facts")
     p.add_argument("facts"); p.add_argument("expr")
     p.add_argument("--message")
     a = ap.parse_args()
     {"compare": cmd_compare, "psnr": cmd_psnr, "alpha": cmd_alpha,
-     "same": cmd_same, "facts": cmd_facts}[a.cmd](a)
+     "same": cmd_same, "facts": cmd_facts,
+     "filled": cmd_filled, "composite": cmd_composite}[a.cmd](a)
 
 
 if __name__ == "__main__":

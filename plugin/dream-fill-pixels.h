@@ -1,0 +1,79 @@
+/* dream-fill-pixels.h — the pixel path of Inpaint Selection and Extend
+ * Canvas, shared by the GIMP 3 and GIMP 2.10 front ends. GEGL and libdream
+ * only (no libgimp): it reads a layer's and the selection's buffers into
+ * floats, runs the engine's content-aware fill (dream_fill,
+ * dream_canvas_extend) and hands back new buffers; it writes nothing into
+ * GIMP's buffers, so the caller changes the image only after success.
+ *
+ * Both functions return TWO buffers of the same extent:
+ *   pixels  the filled pixels, R'G'B'A float (Y'A float when `grey`) in the
+ *           layer's own colour space; alpha is the layer's (filled like the
+ *           colours) or 1 for a layer without alpha. Inside the hole these
+ *           are the engine's fill, unblended.
+ *   mask    "Y float": how much of `pixels` shows over the layer (the
+ *           selection with its feather, or the canvas extension's ramp);
+ *           meant as the new layer's layer mask. Composited, pixels ×
+ *           mask over the layer gives what `dream inpaint --mask` /
+ *           `dream outpaint` give for the same input.
+ */
+#ifndef DREAM_FILL_PIXELS_H
+#define DREAM_FILL_PIXELS_H
+
+#include <gegl.h>
+#include "dream.h"
+
+typedef struct {
+  int context;                  /* sample within this many pixels of the
+                                   hole's bounds; 0 = the whole layer */
+  guint64 seed;                 /* PatchMatch's seed */
+  int n_threads;                /* 0 = all cores */
+  dream_progress_func progress; /* may be NULL; FALSE cancels */
+  gpointer progress_user;
+} dream_pixels_fill_args;
+
+/* Content-aware fill of the selected part of `src`.
+ *
+ * src     the layer's buffer (extent 0, 0, w, h).
+ * sel     the selection's buffer (image coordinates; values 0..1, read
+ *         linearly); sel_dx, sel_dy = the layer's offsets.
+ * bounds  where the selection may be non-zero, in layer coordinates
+ *         (e.g. gimp_drawable_mask_intersect); only this and the context
+ *         around the hole are read.
+ * grey, alpha  the layer's kind (read format).
+ *
+ * The hole is where the selection is > 0 (feathered pixels included);
+ * the engine sees the layer over the hole's bounds grown by `context`
+ * (clipped to the layer), or the whole layer for context 0, exactly as
+ * `dream inpaint --context N` sees the whole image. *pixels and *mask get
+ * the extent of the hole's bounds (layer coordinates).
+ *
+ * Errors (FALSE, nothing allocated): an empty selection over the layer,
+ * a selection covering the whole layer (or the whole context), too little
+ * to sample from, out of memory, DREAM_ERROR_CANCELLED. */
+gboolean dream_pixels_inpaint (GeglBuffer *src,
+                               GeglBuffer *sel, int sel_dx, int sel_dy,
+                               const GeglRectangle *bounds,
+                               gboolean grey, gboolean alpha,
+                               const dream_pixels_fill_args *args,
+                               GeglBuffer **pixels, GeglBuffer **mask,
+                               GError **error);
+
+/* Extend Canvas: `src` read over `canvas` (the image's canvas in layer
+ * coordinates: x = −offset_x, y = −offset_y, the image's width and
+ * height; what the layer does not cover reads as transparent black), on a
+ * canvas grown by left/right/top/bottom, the new area filled by the
+ * content-aware fill and blended over a band `feather` pixels wide into
+ * the old picture. *pixels and *mask get the extent of the new canvas
+ * (0, 0, width + left + right, height + top + bottom) in the new canvas's
+ * coordinates. Errors: nothing to add, a canvas over 65536 pixels a side,
+ * out of memory, DREAM_ERROR_CANCELLED. */
+gboolean dream_pixels_outpaint (GeglBuffer *src,
+                                const GeglRectangle *canvas,
+                                int left, int right, int top, int bottom,
+                                int feather,
+                                gboolean grey, gboolean alpha,
+                                const dream_pixels_fill_args *args,
+                                GeglBuffer **pixels, GeglBuffer **mask,
+                                GError **error);
+
+#endif

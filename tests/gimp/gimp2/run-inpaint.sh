@@ -1,0 +1,32 @@
+# run-inpaint.sh — GIMP 2.10 tests of plug-in-dream-inpaint and
+# plug-in-dream-outpaint; sourced at the end of run.sh (POSIX sh), which
+# provides run_gimp, $D (inputs), $DREAM (the CLI), $PY, $WORK, and has put
+# dl2-inpaint.scm into the profile. Prints PASS/FAIL per test and
+# "N passed, M failed"; sets part_failed=1 on any failure.
+#
+# The GIMP side (dl2-inpaint.scm) runs first and saves the selections it
+# made; the CLI references are computed from those same masks afterwards:
+#   i1  rectangle, sampled around it (64 px)   = dream inpaint --context 64
+#   i2  feathered ellipse, whole image, seed 3 = dream inpaint --seed 3
+#   o1  32 px left + top, blend 16             = dream outpaint --left 32 --top 32
+# and the rest are the errors (no / full / off-layer selection, indexed,
+# generate mode, nothing to extend) and cancels (DREAM_TEST_CANCEL_AT).
+echo "-- Inpaint Selection / Extend Canvas (GIMP 2.10)"
+IHERE="$SRC/tests/gimp/gimp2"
+cp "$SRC/tests/data/gimp/kodim23-crop.png" "$D/photo.png"
+run_gimp "$WORK/inpaint.log" \
+  "(dli-i1 \"$D\")" "(dli-i2 \"$D\")" "(dli-i3 \"$D\")" "(dli-i4 \"$D\")" \
+  "(dli-i5 \"$D\")" "(dli-i6 \"$D\")" "(dli-i7 \"$D\")" \
+  "(dli-o1 \"$D\")" "(dli-o2 \"$D\")"
+export DREAM_TEST_CANCEL_AT=0.3     # test hook in plugin/dream-pixels.c
+run_gimp "$WORK/inpaint-cancel.log" "(dli-i8 \"$D\")" "(dli-o3 \"$D\")"
+unset DREAM_TEST_CANCEL_AT
+"$PY" "$IHERE/dl2-inpaint-check.py" masks "$D"
+"$DREAM" inpaint --quiet --mask "$D/i1-cli-mask.png" --context 64 --seed 0 "$D/photo.png" "$D/ref-i1.png" \
+  || echo "run-inpaint.sh: dream inpaint (i1) failed" >&2
+"$DREAM" inpaint --quiet --mask "$D/i2-cli-mask.png" --context 0 --seed 3 "$D/photo.png" "$D/ref-i2.png" \
+  || echo "run-inpaint.sh: dream inpaint (i2) failed" >&2
+"$DREAM" outpaint --quiet --left 32 --top 32 --feather 16 --context 0 --seed 0 "$D/photo.png" "$D/ref-o1.png" \
+  || echo "run-inpaint.sh: dream outpaint (o1) failed" >&2
+"$PY" "$IHERE/dl2-inpaint-check.py" judge "$D" "$WORK/inpaint.log" "$WORK/inpaint-cancel.log" \
+  || part_failed=1

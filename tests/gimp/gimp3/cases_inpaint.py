@@ -1,0 +1,135 @@
+# cases_inpaint.py — GIMP side of the tests of plug-in-dream-inpaint and
+# plug-in-dream-outpaint (GIMP 3). exec'd into cases.py's globals (load,
+# export, export_selection, snapshot, describe, call, new_layers, facts,
+# OUT, ...); the verdicts are in run-inpaint.sh.
+INPAINT = "plug-in-dream-inpaint"
+OUTPAINT = "plug-in-dream-outpaint"
+PHOTO = "kodim23-crop.png"
+
+
+def export_mask(layer, name):
+    """The layer mask of `layer` (8-bit grey, the layer's size)."""
+    mask = layer.get_mask()
+    facts["has_mask"] = mask is not None
+    if mask is None:
+        return
+    buf = mask.get_buffer()
+    r = buf.get_extent()
+    data = buf.get(r, 1.0, "Y u8", Gegl.AbyssPolicy.NONE)
+    Image.frombytes("L", (r.width, r.height), bytes(data)).save(os.path.join(OUT, name))
+
+
+def export_composite(img, name):
+    dup = img.duplicate()
+    merged = dup.merge_visible_layers(Gimp.MergeType.CLIP_TO_IMAGE)
+    export(merged, name)
+    dup.delete()
+
+
+def image_size(img, key):
+    facts[key] = [img.get_width(), img.get_height()]
+
+
+def fill_case(proc, img, src, **props):
+    """Runs `proc` on src; records everything run-inpaint.sh judges."""
+    snapshot(img, "before")
+    image_size(img, "size_before")
+    export(src, "src-before.png")
+    img.clean_all()
+    status, res = call(proc, img, [src], **props)
+    snapshot(img, "after")
+    image_size(img, "size_after")
+    facts["dirty"] = img.is_dirty()
+    news = new_layers(img)
+    facts["new"] = [describe(l) for l in news]
+    facts["src"] = describe(src)
+    export(src, "src-after.png")
+    if news:
+        export(news[0], "result0.png")       # its own pixels, mask not applied
+        export_mask(news[0], "mask0.png")
+        export_composite(img, "comp.png")
+    if status == Gimp.PDBStatusType.SUCCESS:
+        facts["result_is_new"] = bool(news) and res.index(1).get_id() == news[0].get_id()
+
+
+def inpaint_case(select, **props):
+    img = load(PHOTO)
+    src = img.get_selected_layers()[0]
+    if select:
+        select(img)
+        ok, non_empty, x1, y1, x2, y2 = Gimp.Selection.bounds(img)
+        facts["sel_bounds"] = [x1, y1, x2 - x1, y2 - y1]
+        export_selection(img, "selection.png")
+    fill_case(INPAINT, img, src, **props)
+
+
+def _rect(img):
+    img.select_rectangle(Gimp.ChannelOps.REPLACE, 100, 60, 60, 50)
+
+
+def _ellipse(img):
+    img.select_ellipse(Gimp.ChannelOps.REPLACE, 60, 50, 80, 70)
+    Gimp.Selection.feather(img, 12.0)
+
+
+def case_inpaint_rect():
+    inpaint_case(_rect, **{"sample-from": "around", "context": 64, "seed": 0})
+
+
+def case_inpaint_feather():
+    inpaint_case(_ellipse, **{"sample-from": "whole", "seed": 3})
+
+
+def case_inpaint_none():
+    inpaint_case(None)
+
+
+def case_inpaint_all():
+    inpaint_case(lambda img: Gimp.Selection.all(img))
+
+
+def case_inpaint_generate():
+    inpaint_case(_rect, **{"mode": "generate", "prompt": "a bird"})
+
+
+def case_inpaint_cancel():
+    facts["cancel_at"] = os.environ.get("DREAM_TEST_CANCEL_AT")
+    inpaint_case(_rect)
+
+
+def case_inpaint_indexed():
+    img = load("kodim23-noisy25-indexed.png")
+    src = img.get_selected_layers()[0]
+    _rect(img)
+    fill_case(INPAINT, img, src)
+
+
+def case_inpaint_off_layer():
+    # an "empty" selection for the layer: selected pixels, none over it
+    img = load(PHOTO)
+    small = Gimp.Layer.new(img, "small", 40, 30, Gimp.ImageType.RGBA_IMAGE, 100.0,
+                           Gimp.LayerMode.NORMAL)
+    img.insert_layer(small, None, 0)
+    small.set_offsets(200, 150)
+    img.select_rectangle(Gimp.ChannelOps.REPLACE, 10, 10, 50, 50)
+    fill_case(INPAINT, img, small)
+
+
+def outpaint_case(**props):
+    img = load(PHOTO)
+    src = img.get_selected_layers()[0]
+    fill_case(OUTPAINT, img, src, **props)
+
+
+def case_outpaint():
+    outpaint_case(**{"left": 32, "right": 0, "top": 32, "bottom": 0, "feather": 16,
+                     "sample-from": "whole", "seed": 0})
+
+
+def case_outpaint_nothing():
+    outpaint_case(**{"left": 0, "right": 0, "top": 0, "bottom": 0})
+
+
+def case_outpaint_cancel():
+    facts["cancel_at"] = os.environ.get("DREAM_TEST_CANCEL_AT")
+    outpaint_case(**{"left": 32, "right": 0, "top": 32, "bottom": 0})

@@ -1,0 +1,134 @@
+# run-inpaint.sh — GIMP 3 tests of plug-in-dream-inpaint and
+# plug-in-dream-outpaint; sourced by run.sh (uses run_case, facts, chk,
+# $DREAM_CLI, $OUT, $DATA). The GIMP side is cases_inpaint.py.
+#
+# The pixels are judged against the CLI on the same input and the mask
+# GIMP made: the new layer's own pixels equal `dream inpaint --mask`
+# (or `dream outpaint`) where the selection is full (within 1/255), the
+# image's composite equals the original where it is empty, and lies
+# between the original and the fill in the feather.
+ALL_CASES+=(inpaint-rect inpaint-feather inpaint-none inpaint-all inpaint-off-layer
+            inpaint-indexed inpaint-generate inpaint-cancel
+            outpaint outpaint-nothing outpaint-cancel)
+
+PHOTO="$DATA/kodim23-crop.png"
+
+inpaint_unchanged() { # the image as it was: layers, size, pixels, not dirty
+  facts 'len(new) == 0 and [l["id"] for l in after] == [l["id"] for l in before]' \
+    --message "no layer added, layer list unchanged"
+  facts 'size_after == size_before and not dirty' --message "canvas size unchanged, image not dirty"
+  chk same src-before.png src-after.png
+}
+
+inpaint_ok_checks() { # inpaint_ok_checks PARASITE CLI-ARGS...
+  local parasite=$1; shift
+  facts 'status == "SUCCESS" and len(new) == 1 and len(after) == len(before) + 1' \
+    --message "one new layer"
+  facts 'new[0]["name"] == "Inpainted (content-aware)" and result_is_new' \
+    --message "named 'Inpainted (content-aware)', returned"
+  facts "new[0][\"parasite\"] == \"$parasite\"" --message "settings parasite '$parasite'"
+  facts 'has_mask and new[0]["alpha"]' --message "with a layer mask"
+  facts 'new[0]["position"] == src["position"] - 1 and new[0]["parent"] == src["parent"]' \
+    --message "directly above the source layer"
+  facts '[new[0]["x"], new[0]["y"], new[0]["w"], new[0]["h"]] == sel_bounds' \
+    --message "layer = the selection's bounds"
+  chk same src-before.png src-after.png
+  chk same src-before.png "$PHOTO"
+  "$DREAM_CLI" inpaint --quiet --mask "$CASE_OUT/selection.png" "$@" "$PHOTO" "$CASE_OUT/cli.png" \
+    >>"$CASE_OUT/cli.log" 2>&1 || say "    note: dream inpaint failed (see $CASE_OUT/cli.log)"
+  local off
+  off=$(/usr/bin/python3 -c 'import json,sys; n=json.load(open(sys.argv[1]))["new"]; print(n[0]["x"], n[0]["y"]) if n else print(0, 0)' "$CASE_OUT/facts.json")
+  # shellcheck disable=SC2086
+  chk filled result0.png cli.png --mask selection.png --offset $off --tol 1 \
+    --orig "$PHOTO" --min-change 3
+  # shellcheck disable=SC2086
+  chk compare mask0.png selection.png --offset $off --tol 0
+  # shellcheck disable=SC2086
+  chk composite comp.png "$PHOTO" cli.png result0.png --mask selection.png --layer-offset $off --tol 1
+}
+
+case_inpaint_rect() {
+  run_case inpaint-rect || return
+  inpaint_ok_checks "inpaint mode=content-aware sample=around context=64 seed=0" --context 64 --seed 0
+}
+
+case_inpaint_feather() {
+  run_case inpaint-feather || return
+  inpaint_ok_checks "inpaint mode=content-aware sample=whole context=0 seed=3" --context 0 --seed 3
+}
+
+case_inpaint_none() {
+  run_case inpaint-none || return
+  facts 'status == "EXECUTION_ERROR" and "needs a selection" in (error or "")' \
+    --message "clear error: needs a selection"
+  inpaint_unchanged
+}
+
+case_inpaint_all() {
+  run_case inpaint-all || return
+  facts 'status == "EXECUTION_ERROR" and "covers the whole layer" in (error or "")' \
+    --message "clear error: the selection covers the whole layer"
+  inpaint_unchanged
+}
+
+case_inpaint_off_layer() {
+  run_case inpaint-off-layer || return
+  facts 'status == "EXECUTION_ERROR" and "does not cover any part" in (error or "")' \
+    --message "clear error: the selection does not cover the layer"
+  inpaint_unchanged
+}
+
+case_inpaint_indexed() {
+  run_case inpaint-indexed || return
+  facts 'status == "EXECUTION_ERROR" and "convert it to RGB or Grayscale" in (error or "")' \
+    --message "clear error: convert to RGB or Grayscale"
+  inpaint_unchanged
+}
+
+case_inpaint_generate() {
+  run_case inpaint-generate || return
+  facts 'status == "EXECUTION_ERROR" and "Stable Diffusion" in (error or "")' \
+    --message "generate mode: clear error (not in this build)"
+  inpaint_unchanged
+}
+
+case_inpaint_cancel() {
+  run_case inpaint-cancel DREAM_TEST_CANCEL_AT=0.3 || return
+  facts 'status in ("CANCEL", "EXECUTION_ERROR")' --message "procedure returned cancel"
+  inpaint_unchanged
+}
+
+case_outpaint() {
+  run_case outpaint || return
+  facts 'status == "SUCCESS" and len(new) == 1 and len(after) == len(before) + 1' \
+    --message "one new layer"
+  facts 'size_before == [256, 192] and size_after == [288, 224]' --message "canvas 256x192 -> 288x224"
+  facts 'new[0]["name"] == "Extended (content-aware)" and result_is_new and has_mask' \
+    --message "named 'Extended (content-aware)', with a layer mask, returned"
+  facts '(new[0]["x"], new[0]["y"], new[0]["w"], new[0]["h"]) == (0, 0, 288, 224)' \
+    --message "new layer 288x224 at 0,0"
+  facts '(src["x"], src["y"], src["w"], src["h"]) == (32, 32, 256, 192)' \
+    --message "original layer kept its size, moved to 32,32"
+  facts 'new[0]["position"] == src["position"] - 1' --message "directly above the source layer"
+  facts 'new[0]["parasite"] == "outpaint left=32 right=0 top=32 bottom=0 feather=16 mode=content-aware sample=whole context=0 seed=0"' \
+    --message "settings parasite"
+  chk same src-before.png src-after.png
+  "$DREAM_CLI" outpaint --quiet --left 32 --top 32 --feather 16 --context 0 --seed 0 \
+    "$PHOTO" "$CASE_OUT/cli.png" >>"$CASE_OUT/cli.log" 2>&1 \
+    || say "    note: dream outpaint failed (see $CASE_OUT/cli.log)"
+  chk filled result0.png cli.png --mask mask0.png --tol 1
+  chk composite comp.png "$PHOTO" cli.png result0.png --mask mask0.png --orig-offset 32 32 --tol 1
+}
+
+case_outpaint_nothing() {
+  run_case outpaint-nothing || return
+  facts 'status == "EXECUTION_ERROR" and "Nothing to extend" in (error or "")' \
+    --message "clear error: nothing to extend"
+  inpaint_unchanged
+}
+
+case_outpaint_cancel() {
+  run_case outpaint-cancel DREAM_TEST_CANCEL_AT=0.3 || return
+  facts 'status in ("CANCEL", "EXECUTION_ERROR")' --message "procedure returned cancel"
+  inpaint_unchanged
+}
