@@ -146,6 +146,7 @@ dream_pixels_inpaint (GeglBuffer *src,
         {
           x0 = MIN (x0, x); x1 = MAX (x1, x);
           y0 = MIN (y0, y); y1 = MAX (y1, y);
+          n_hole++;
         }
   g_clear_pointer (&m, g_free);
   if (x1 < 0)
@@ -154,6 +155,14 @@ dream_pixels_inpaint (GeglBuffer *src,
                    "The selection is empty over this layer: select the area to fill first.");
       return FALSE;
     }
+  if (n_hole == (gsize) ext->width * ext->height)
+    {
+      g_set_error (error, DREAM_ERROR, DREAM_ERROR_INVALID_ARGUMENT,
+                   "The selection covers the whole layer: nothing is left to "
+                   "fill it from. Select only what should be replaced.");
+      return FALSE;
+    }
+  n_hole = 0;
   hb = (GeglRectangle) { r.x + x0, r.y + y0, x1 - x0 + 1, y1 - y0 + 1 };
 
   /* what the engine sees: the hole's bounds + context, or the whole layer */
