@@ -12,7 +12,9 @@
  * 768 (v-prediction), SD-Turbo, … inpainting), where each setting came
  * from, the text encoder, the tensor types and the defaults a user gets.
  * --load also builds the UNet, VAE and text encoder from it (every
- * tensor's shape checked), without running them. An unsupported model
+ * tensor's shape checked) and, for an SD 2.x model whose prediction
+ * nothing names, runs the ε / v test (one UNet pass at 8×8, see
+ * dream_sd_checkpoint_probe_prediction). An unsupported model
  * (SDXL, SD3, Flux, a LoRA, a pickle, …) gets a message naming it.
  * Exit 0 ok, 1 error, 2 usage.
  */
@@ -83,7 +85,8 @@ cmd_sd_info (int argc, char **argv)
   printf ("layout:      %s\n", ck.diffusers ? "diffusers folder" : "single file (LDM names)");
   printf ("tensors:     %d (F32 %d, F16 %d, BF16 %d, other %d)\n", dream_st_count (ck.file),
           n[0], n[1], n[2], n[3]);
-  printf ("prediction:  %s\n", ck.v_prediction ? "v" : "eps");
+  printf ("prediction:  %s%s\n", ck.v_prediction ? "v" : "eps",
+          ck.prediction_guessed ? " (guessed from the name; --load tests it for SD 2.x)" : "");
   printf ("native size: %d\n", ck.native_size);
   printf ("inpainting:  %s\n", ck.inpainting ? "yes (9 input channels)" : "no");
   if (c->num_head_channels > 0)
@@ -107,6 +110,17 @@ cmd_sd_info (int argc, char **argv)
       dream_vae *vae = unet ? dream_vae_load (ck.file, &error) : NULL;
       dream_clip_text *te = vae ? dream_clip_text_load (ck.file, ck.text_prefix, &ck.text_hints,
                                                         &error) : NULL;
+      dream_pool *pool = dream_pool_new (0);
+      gboolean guessed = ck.prediction_guessed;
+      if (te && !dream_sd_checkpoint_probe_prediction (&ck, unet, pool, &error))
+        {
+          dream_clip_text_free (te);
+          te = NULL;
+        }
+      dream_pool_free (pool);
+      if (te && guessed && !ck.prediction_guessed)
+        printf ("test run:    mean (out - x) = %.3f: %s, now %s\n", ck.prediction_probe,
+                ck.v_prediction ? "v-prediction" : "eps-prediction", ck.kind);
       if (te)
         {
           printf ("unet:        %d → %d channels, model channels %d, context %d\n",

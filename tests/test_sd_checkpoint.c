@@ -742,7 +742,7 @@ test_golden_bf16_f16 (void)
 /* A minimal full SD2-layout single file from the golden unet_sd2, vae and
  * clip (OpenAI layout under cond_stage_model.model.). */
 static gboolean
-build_sd2 (const char *path, int in_ch, const char *const *meta)
+build_sd2 (const char *path, int in_ch, const char *const *meta, float out_bias)
 {
   dream_st_file *u = open_golden ("unet_sd2", "model.safetensors");
   dream_st_file *v = open_golden ("vae", "model.safetensors");
@@ -774,6 +774,12 @@ build_sd2 (const char *path, int in_ch, const char *const *meta)
                 g_free (d);
                 d = wide;
               }
+            /* a UNet whose output is out_bias everywhere */
+            if (src[s].f == u && !isnan (out_bias) && !strcmp (t->name, "out.2.weight"))
+              memset (d, 0, t->n_elements * sizeof (float));
+            if (src[s].f == u && !isnan (out_bias) && !strcmp (t->name, "out.2.bias"))
+              for (int k = 0; k < t->n_elements; k++)
+                d[k] = out_bias;
             char *name = g_strconcat (src[s].prefix, t->name, NULL);
             tlist_add (&l, name, t->n_dims, shape, d);
             g_free (name);
@@ -790,7 +796,8 @@ build_sd2 (const char *path, int in_ch, const char *const *meta)
 }
 
 static void
-expect_kind (const char *path, const char *kind, gboolean v, int size, gboolean turbo)
+expect_kind (const char *path, const char *kind, gboolean v, int size, gboolean turbo,
+             gboolean guessed)
 {
   dream_sd_checkpoint ck;
   GError *error = NULL;
@@ -802,6 +809,7 @@ expect_kind (const char *path, const char *kind, gboolean v, int size, gboolean 
   g_assert_cmpint (ck.config.prediction, ==, v ? DREAM_PREDICTION_V : DREAM_PREDICTION_EPS);
   g_assert_cmpint (ck.native_size, ==, size);
   g_assert_cmpint (ck.turbo, ==, turbo);
+  g_assert_cmpint (ck.prediction_guessed, ==, guessed);
   g_assert_cmpint (ck.family, ==, DREAM_SD_FAMILY_SD2);
   g_assert_cmpstr (ck.text_prefix, ==, "cond_stage_model.model.");
   g_assert_true (ck.text_penultimate);
@@ -828,14 +836,15 @@ test_hints (void)
   char *pinp = g_build_filename (dir, "512-inpainting-ema.safetensors", NULL);
   char *pspec = g_build_filename (dir, "custom.safetensors", NULL);
   const char *spec[] = { "modelspec.prediction_type", "v", "modelspec.resolution", "768x768", NULL };
-  if (build_sd2 (p512, 4, NULL) && build_sd2 (p768, 4, NULL) && build_sd2 (pturbo, 4, NULL)
-      && build_sd2 (pinp, 9, NULL) && build_sd2 (pspec, 4, spec))
+  if (build_sd2 (p512, 4, NULL, NAN) && build_sd2 (p768, 4, NULL, NAN)
+      && build_sd2 (pturbo, 4, NULL, NAN) && build_sd2 (pinp, 9, NULL, NAN)
+      && build_sd2 (pspec, 4, spec, NAN))
     {
-      expect_kind (p512, "SD 2.x 512", FALSE, 512, FALSE);
-      expect_kind (p768, "SD 2.x 768 (v-prediction)", TRUE, 768, FALSE);
-      expect_kind (pturbo, "SD-Turbo", FALSE, 512, TRUE);
-      expect_kind (pinp, "SD 2.x inpainting", FALSE, 512, FALSE);
-      expect_kind (pspec, "SD 2.x 768 (v-prediction)", TRUE, 768, FALSE);
+      expect_kind (p512, "SD 2.x 512", FALSE, 512, FALSE, TRUE);
+      expect_kind (p768, "SD 2.x 768 (v-prediction)", TRUE, 768, FALSE, TRUE);
+      expect_kind (pturbo, "SD-Turbo", FALSE, 512, TRUE, TRUE);
+      expect_kind (pinp, "SD 2.x inpainting", FALSE, 512, FALSE, TRUE);
+      expect_kind (pspec, "SD 2.x 768 (v-prediction)", TRUE, 768, FALSE, FALSE);
 
       /* a yaml next to the file beats the name: ε, and the heads the
        * golden UNet has (num_head_channels 8) */
@@ -846,6 +855,7 @@ test_hints (void)
       GError *error = NULL;
       g_assert_true (dream_sd_checkpoint_open (&ck, p768, NULL, &error));
       g_assert_cmpint (ck.config.prediction, ==, DREAM_PREDICTION_EPS);
+      g_assert_false (ck.prediction_guessed);
       g_assert_cmpint (ck.config.num_head_channels, ==, 8);
       g_assert_cmpstr (ck.kind, ==, "SD 2.x 768");   /* the name still says 768 */
       dream_unet *net = dream_unet_load (ck.file, &ck.config, &error);
@@ -881,6 +891,51 @@ test_hints (void)
     }
   remove_tree (dir);
   g_free (p512); g_free (p768); g_free (pturbo); g_free (pinp); g_free (pspec);
+  g_free (dir);
+}
+
+/* The ε / v test run on UNets whose output is a known constant c
+ * (out.2 weights zeroed, bias c): mean (out − 0.5) = c − 0.5, v below −1. */
+static void
+test_probe_prediction (void)
+{
+  char *dir = g_dir_make_tmp ("dream-ckpt-XXXXXX", NULL);
+  static const struct { float bias; gboolean v; const char *kind; } cases[] = {
+    { -2.0f, TRUE, "SD 2.x 768 (v-prediction)" }, { 0.0f, FALSE, "SD 2.x 512" },
+    { -0.4f, FALSE, "SD 2.x 512" }, { -0.6f, TRUE, "SD 2.x 768 (v-prediction)" },
+  };
+  char *p = g_build_filename (dir, "finetune.safetensors", NULL);
+  const char *heads[] = { "config", "{\"num_head_channels\": 8}", NULL };
+  for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      if (!build_sd2 (p, 4, heads, cases[i].bias))
+        break;
+      dream_sd_checkpoint ck;
+      GError *error = NULL;
+      g_assert_true (dream_sd_checkpoint_open (&ck, p, NULL, &error));
+      g_assert_true (ck.prediction_guessed);
+      g_assert_cmpstr (ck.kind, ==, "SD 2.x 512");
+      dream_unet *unet = dream_unet_load (ck.file, &ck.config, &error);
+      g_assert_no_error (error);
+      dream_pool *pool = dream_pool_new (1);
+      g_assert_true (dream_sd_checkpoint_probe_prediction (&ck, unet, pool, &error));
+      g_assert_no_error (error);
+      g_test_message ("out.2 bias %g: mean (out - x) = %g → %s", cases[i].bias,
+                      ck.prediction_probe, ck.kind);
+      g_assert_cmpfloat (fabs (ck.prediction_probe - (cases[i].bias - 0.5)), <, 1e-6);
+      g_assert_cmpint (ck.v_prediction, ==, cases[i].v);
+      g_assert_cmpstr (ck.kind, ==, cases[i].kind);
+      g_assert_false (ck.prediction_guessed);
+      /* once known, a second call changes nothing */
+      ck.prediction_probe = 42.0;
+      g_assert_true (dream_sd_checkpoint_probe_prediction (&ck, unet, pool, &error));
+      g_assert_cmpfloat (ck.prediction_probe, ==, 42.0);
+      dream_pool_free (pool);
+      dream_unet_free (unet);
+      dream_sd_checkpoint_close (&ck);
+    }
+  g_free (p);
+  remove_tree (dir);
   g_free (dir);
 }
 
@@ -1457,6 +1512,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sd_checkpoint/golden_f32", test_golden_f32);
   g_test_add_func ("/sd_checkpoint/golden_bf16_f16", test_golden_bf16_f16);
   g_test_add_func ("/sd_checkpoint/hints", test_hints);
+  g_test_add_func ("/sd_checkpoint/probe_prediction", test_probe_prediction);
   g_test_add_func ("/sd_checkpoint/unsupported", test_unsupported);
   g_test_add_func ("/sd_checkpoint/diffusers_mismatch", test_diffusers_mismatch);
   g_test_add_func ("/sd_checkpoint/real_layout_sd15", test_real_layout_sd15);

@@ -43,6 +43,7 @@
 #include "io/sd_checkpoint.h"
 
 #include "dream.h"
+#include "models/unet.h"
 
 #include <errno.h>
 #include <json-glib/json-glib.h>
@@ -166,13 +167,31 @@ what_unsupported (const dream_st_file *f)
 
 /* ---- what the detection concludes ----------------------------------------- */
 
+/* Marks "no config said" while configs are read over a guess. */
+#define PREDICTION_UNSET ((dream_prediction) -1)
+
+/* Reads configs (read_fn) over the guess in ck->config.prediction: a config
+ * that names the prediction wins and clears prediction_guessed. */
 static void
-finish (dream_sd_checkpoint *ck, int in_ch)
+prediction_begin (dream_sd_checkpoint *ck, dream_prediction *guess)
 {
-  ck->inpainting = in_ch == 9;
-  ck->v_prediction = ck->config.prediction == DREAM_PREDICTION_V;
-  if (ck->native_size <= 0)
-    ck->native_size = ck->family == DREAM_SD_FAMILY_SD2 && ck->v_prediction ? 768 : 512;
+  *guess = ck->config.prediction;
+  ck->config.prediction = PREDICTION_UNSET;
+}
+
+static void
+prediction_end (dream_sd_checkpoint *ck, dream_prediction guess)
+{
+  if (ck->config.prediction == PREDICTION_UNSET)
+    ck->config.prediction = guess;
+  else
+    ck->prediction_guessed = FALSE;
+}
+
+static void
+set_kind (dream_sd_checkpoint *ck)
+{
+  g_free (ck->kind);
   GString *k = g_string_new (NULL);
   if (ck->turbo && ck->family == DREAM_SD_FAMILY_SD2)
     g_string_append (k, "SD-Turbo");
@@ -187,6 +206,16 @@ finish (dream_sd_checkpoint *ck, int in_ch)
   if (ck->v_prediction)
     g_string_append (k, " (v-prediction)");
   ck->kind = g_string_free (k, FALSE);
+}
+
+static void
+finish (dream_sd_checkpoint *ck, int in_ch)
+{
+  ck->inpainting = in_ch == 9;
+  ck->v_prediction = ck->config.prediction == DREAM_PREDICTION_V;
+  if (ck->native_size <= 0)
+    ck->native_size = ck->family == DREAM_SD_FAMILY_SD2 && ck->v_prediction ? 768 : 512;
+  set_kind (ck);
   if (ck->turbo)
     {
       ck->default_steps = 1;
@@ -218,10 +247,13 @@ name_hints (dream_sd_checkpoint *ck, const char *name, const dream_st_file *f)
   if (arch && strstr (arch, "turbo"))
     ck->turbo = TRUE;
   const char *pred = f ? dream_st_metadata (f, "modelspec.prediction_type") : NULL;
-  if (pred && (!strcmp (pred, "v") || !strcmp (pred, "v_prediction")))
-    ck->config.prediction = DREAM_PREDICTION_V;
-  else if (pred && (!strcmp (pred, "epsilon") || !strcmp (pred, "eps")))
-    ck->config.prediction = DREAM_PREDICTION_EPS;
+  gboolean is_v = pred && (!strcmp (pred, "v") || !strcmp (pred, "v_prediction"));
+  gboolean is_eps = pred && (!strcmp (pred, "epsilon") || !strcmp (pred, "eps"));
+  if (is_v || is_eps)
+    {
+      ck->config.prediction = is_v ? DREAM_PREDICTION_V : DREAM_PREDICTION_EPS;
+      ck->prediction_guessed = FALSE;
+    }
   const char *res = f ? dream_st_metadata (f, "modelspec.resolution") : NULL;
   int w = 0, h = 0;
   if (res && sscanf (res, "%dx%d", &w, &h) == 2 && w == h && w >= 64 && w <= 4096)
@@ -364,10 +396,14 @@ open_single (dream_sd_checkpoint *ck, const char *path, const char *config_path,
   if (!check_in_channels (view, shown, &in_ch, error) || !detect_family (ck, shown, error))
     return FALSE;
   char *base = g_path_get_basename (path);
+  ck->prediction_guessed = TRUE;
   name_hints (ck, base, src);
   g_free (base);
+  dream_prediction guess;
+  prediction_begin (ck, &guess);
   if (!dream_ldm_config_for_model (&ck->config, src, path, config_path, error))
     return FALSE;
+  prediction_end (ck, guess);
   /* text tower hints of the file's metadata (clip.h): heads, activation */
   const char *v = dream_st_metadata (src, "text_heads");
   if (v)
@@ -1095,6 +1131,7 @@ open_diffusers (dream_sd_checkpoint *ck, const char *dir, const char *config_pat
   gboolean prediction_given = pred != NULL;
   dream_prediction p = ck->config.prediction;
   int native = ck->native_size;
+  ck->prediction_guessed = !prediction_given;
   name_hints (ck, names, NULL);
   if (prediction_given)   /* the scheduler's word beats the name */
     ck->config.prediction = p;
@@ -1104,8 +1141,11 @@ open_diffusers (dream_sd_checkpoint *ck, const char *dir, const char *config_pat
   g_free (base);
   g_free (ck->config.source);
   ck->config.source = g_strdup ("diffusers config.json");
+  dream_prediction guess;
+  prediction_begin (ck, &guess);
   if (config_path && !dream_ldm_config_load_yaml (&ck->config, config_path, error))
     goto out;
+  prediction_end (ck, guess);
   finish (ck, in_ch);
   ok = TRUE;
 
@@ -1115,6 +1155,55 @@ out:
   g_clear_object (&pv);
   g_clear_object (&pt);
   g_clear_object (&ps);
+  return ok;
+}
+
+/* ---- telling ε from v by a test run ------------------------------------------ */
+
+gboolean
+dream_sd_checkpoint_probe_prediction (dream_sd_checkpoint *ck, const dream_unet *unet,
+                                      dream_pool *pool, GError **error)
+{
+  g_return_val_if_fail (ck != NULL && ck->file != NULL && unet != NULL, FALSE);
+  if (!ck->prediction_guessed || ck->family != DREAM_SD_FAMILY_SD2 || ck->inpainting
+      || ck->turbo || unet->in_channels != 4)
+    return TRUE;
+  enum { SIDE = 8, N_CTX = 2 };
+  const int c = unet->out_channels, ctx = unet->context_dim;
+  float *x = g_try_new (float, SIDE * SIDE * unet->in_channels);
+  float *context = g_try_new (float, N_CTX * ctx);
+  float *out = g_try_new (float, SIDE * SIDE * c);
+  dream_unet_state s = { 0 };
+  gboolean ok = x && context && out;
+  if (!ok)
+    g_set_error (error, DREAM_ERROR, DREAM_ERROR_OUT_OF_MEMORY, "no memory for the prediction test");
+  if (ok)
+    {
+      for (int i = 0; i < SIDE * SIDE * unet->in_channels; i++)
+        x[i] = 0.5f;
+      for (int i = 0; i < N_CTX * ctx; i++)
+        context[i] = 0.5f;
+      const float t = 999.0f;
+      ok = dream_unet_state_init (&s, unet, 1, SIDE, SIDE, N_CTX, dream_pool_n_threads (pool), error)
+           && dream_unet_forward (unet, &s, x, &t, context, out, pool, NULL, 0.0, error);
+    }
+  if (ok)
+    {
+      double mean = 0.0;
+      for (int i = 0; i < SIDE * SIDE * c; i++)
+        mean += (double) out[i] - 0.5;
+      mean /= SIDE * SIDE * c;
+      ck->config.prediction = mean < -1.0 ? DREAM_PREDICTION_V : DREAM_PREDICTION_EPS;
+      ck->v_prediction = ck->config.prediction == DREAM_PREDICTION_V;
+      ck->native_size = ck->v_prediction ? 768 : 512;
+      ck->prediction_guessed = FALSE;
+      ck->prediction_probe = mean;
+      set_kind (ck);
+    }
+  dream_unet_state_clear (&s);
+  g_free (x);
+  g_free (context);
+  g_free (out);
   return ok;
 }
 

@@ -77,6 +77,7 @@
 #include "io/ldm_config.h"
 #include "io/safetensors.h"
 #include "models/clip_text.h"
+#include "models/unet.h"
 
 typedef enum {
   DREAM_SD_FAMILY_SD1,    /* SD 1.x: CLIP ViT-L/14 text, 768-wide context */
@@ -94,6 +95,10 @@ typedef struct {
   dream_ldm_config config;    /* heads, prediction, schedule, scale factor */
   dream_sd_family family;
   gboolean v_prediction;      /* = config.prediction == DREAM_PREDICTION_V */
+  gboolean prediction_guessed;/* no config, metadata or scheduler named the
+                                 prediction: it is the file-name rule's or
+                                 the default (ε); see _probe_prediction() */
+  double prediction_probe;    /* mean (out − x) of that test run, or 0 */
   gboolean turbo;             /* SD-Turbo: see the defaults below */
   gboolean inpainting;        /* 9 input channels: latent, mask, masked latent */
   gboolean diffusers;         /* opened from a diffusers folder */
@@ -125,6 +130,20 @@ typedef struct {
  * and the error says what the file is and what Dreamlayer supports. */
 gboolean dream_sd_checkpoint_open (dream_sd_checkpoint *ck, const char *path,
                                    const char *config_path, GError **error);
+
+/* For an SD 2.x checkpoint (not inpainting, not Turbo) whose prediction
+ * was guessed: the test run other front ends use (AUTOMATIC1111's
+ * is_using_v_parameterization_for_sd2, stable-diffusion.cpp): the UNet
+ * (loaded from ck->file with ck->config) on x = 0.5 everywhere
+ * (1, 8, 8, 4), t = 999, a context of two tokens of 0.5; v-prediction if
+ * mean (out − x) < −1. Updates config.prediction, v_prediction,
+ * native_size (768 for v, else 512), kind, prediction_probe and clears
+ * prediction_guessed. Costs one UNet pass at 8×8 (every weight widened
+ * once: about a second for SD 2.x). Does nothing (TRUE) in every other
+ * case. FALSE + GError if the run fails (nothing changed). */
+gboolean dream_sd_checkpoint_probe_prediction (dream_sd_checkpoint *ck,
+                                               const dream_unet *unet,
+                                               dream_pool *pool, GError **error);
 
 /* Frees everything; the tensors of ck->file must no longer be used. */
 void dream_sd_checkpoint_close (dream_sd_checkpoint *ck);
