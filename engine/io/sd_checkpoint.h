@@ -4,10 +4,14 @@
  *   if (!dream_sd_checkpoint_open (&ck, path, NULL, &error))
  *     { show error->message; return; }        (ck needs no close then)
  *   unet = dream_unet_load (ck.file, &ck.config, &error);
+ *   if (ck.prediction_guessed)              (an SD 2.x fine-tune without .yaml)
+ *     dream_sd_checkpoint_probe_prediction (&ck, unet, pool, &error);
  *   vae  = dream_vae_load (ck.file, &error);
  *   text = dream_clip_text_load (ck.file, ck.text_prefix, &ck.text_hints, &error);
+ *   tokens: <|startoftext|> ids <|endoftext|>, then ck.text_pad_id up to 77
  *   context = ck.text_penultimate ? penultimate_hidden_ln : last_hidden_ln;
- *   ... sample with ck.config (prediction, schedule, scale_factor) ...
+ *   ... sample with ck.config (prediction, schedule, scale_factor) and
+ *       ck.default_steps / default_cfg / default_sampler unless the user chose ...
  *   dream_sd_checkpoint_close (&ck);    (after the nets are freed)
  *
  * What can be opened (`path`), also given as a bare name (NAME,
