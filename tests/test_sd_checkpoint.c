@@ -1266,6 +1266,7 @@ run_real_layout (gboolean sd2)
   g_assert_cmpstr (ck.path, ==, dir);
   dream_sd_checkpoint_close (&ck);
   expect_refused ("xl", DREAM_ERROR_MODEL, "SDXL");
+  expect_refused ("no-such-model", DREAM_ERROR_IO, "model folders");
   g_unsetenv ("DREAM_MODELS_DIR");
   g_free (px);
 

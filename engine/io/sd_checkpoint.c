@@ -1393,7 +1393,19 @@ dream_sd_checkpoint_open (dream_sd_checkpoint *ck, const char *path, const char 
     ok = open_diffusers (ck, dir, config_path, shown, error);
   else if (!g_file_test (path, G_FILE_TEST_EXISTS))
     {
-      g_set_error (error, DREAM_ERROR, DREAM_ERROR_IO, "%s: no such file or folder", shown);
+      if (strchr (path, G_DIR_SEPARATOR))
+        g_set_error (error, DREAM_ERROR, DREAM_ERROR_IO, "%s: no such file or folder", shown);
+      else
+        {
+          GPtrArray *dirs = model_dirs ();
+          g_ptr_array_add (dirs, NULL);
+          char *where = g_strjoinv (", ", (char **) dirs->pdata);
+          g_set_error (error, DREAM_ERROR, DREAM_ERROR_IO,
+                       "%s: no such file or folder, here or in the model folders (%s)", shown,
+                       where);
+          g_free (where);
+          g_ptr_array_unref (dirs);
+        }
       ok = FALSE;
     }
   else
