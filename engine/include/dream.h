@@ -567,7 +567,10 @@ typedef struct {
   const char *prompt;           /* UTF-8 (invalid -> INVALID_ARGUMENT); NULL = "" */
   const char *negative_prompt;  /* the unconditional context; NULL = "" */
   int width, height;            /* output size, multiples of 8, 8..4096 (0 = native
-                                   size; with init: the init's size) */
+                                   size; with init: the init's size). SD's UNet
+                                   wants multiples of 64: other sizes are generated
+                                   on the next multiple of 64 (edges of init and
+                                   mask replicated) and cropped */
   guint64 seed;                 /* same seed -> same pixels */
   int steps;                    /* 1..1000 */
   double cfg_scale;             /* 0..100; 1 = no unconditional pass */

@@ -157,6 +157,8 @@ static const char *const unet_prefixes[] = {
   "unet_config.params.", "",
 };
 static const char *const diffusion_prefixes[] = { "model.params.", "params.", "" };
+/* only the LatentDiffusion one: UNetModel has an unrelated image_size */
+static const char *const image_size_prefix[] = { "model.params." };
 
 static const char *
 lookup (GHashTable *t, const char *const *prefixes, int n_prefixes, const char *key)
@@ -245,7 +247,8 @@ apply (dream_ldm_config *c, GHashTable *t, const char *source, GError **error)
       || !get_int (t, diffusion_prefixes, nd, "timesteps", 2, 100000, &c->timesteps, source, error)
       || !get_double (t, diffusion_prefixes, nd, "linear_start", 1e-8, 0.5, &c->linear_start, source, error)
       || !get_double (t, diffusion_prefixes, nd, "linear_end", 1e-8, 0.99, &c->linear_end, source, error)
-      || !get_double (t, diffusion_prefixes, nd, "scale_factor", 1e-6, 1e6, &c->scale_factor, source, error))
+      || !get_double (t, diffusion_prefixes, nd, "scale_factor", 1e-6, 1e6, &c->scale_factor, source, error)
+      || !get_int (t, image_size_prefix, 1, "image_size", 1, 4096, &c->image_size, source, error))
     return FALSE;
   /* UNetModel: num_head_channels = -1 means "use num_heads" */
   if (head_ch > 0)

@@ -11,7 +11,7 @@
  *   1. an LDM .yaml (the original repositories' configs, e.g.
  *      v1-inference.yaml, v2-inference-v.yaml), read with libyaml:
  *        model.params.{parameterization, timesteps, linear_start,
- *                      linear_end, scale_factor}
+ *                      linear_end, scale_factor, image_size}
  *        model.params.unet_config.params.{num_heads, num_head_channels,
  *                      context_dim, use_linear_in_transformer}
  *        model.params.cond_stage_config.{target, params.layer}
@@ -50,6 +50,8 @@ typedef struct {
   double linear_start;     /* β schedule "linear": β_t = (√s + t/(T−1) (√e − √s))² */
   double linear_end;
   double scale_factor;     /* latent = scale_factor × VAE mean */
+  int image_size;          /* model.params.image_size: latent edge trained at
+                              (SD1: 64, SD2-v: 96); 0 = not given */
   char *beta_schedule;     /* "linear" (the only one SD uses) */
   /* text conditioning, for the text-encoder loader */
   char *cond_target;       /* e.g. "ldm.modules.encoders.modules.FrozenCLIPEmbedder", or NULL */

@@ -50,11 +50,24 @@ check (const dream_sampler *s, int steps, GError **error)
 gboolean
 dream_sample_ddim (const dream_sampler *s, int steps, float *x, GError **error)
 {
+  return dream_sample_ddim_from (s, steps, 0, x, error);
+}
+
+gboolean
+dream_sample_ddim_from (const dream_sampler *s, int steps, int first, float *x, GError **error)
+{
   if (!check (s, steps, error))
     return FALSE;
   const dream_schedule *sch = s->schedule;
   int *ts = g_new (int, sch->n);
   int count = dream_ddim_timesteps (sch, steps, ts);
+  if (first < 0 || first > count)
+    {
+      g_free (ts);
+      g_set_error (error, DREAM_ERROR, DREAM_ERROR_INVALID_ARGUMENT,
+                   "DDIM: first step %d outside 0..%d", first, count);
+      return FALSE;
+    }
   sampler_bufs b;
   if (!bufs_init (&b, s->n, error))
     {
@@ -63,7 +76,7 @@ dream_sample_ddim (const dream_sampler *s, int steps, float *x, GError **error)
     }
   float *eps = b.xin;
   gboolean ok = TRUE;
-  for (int i = 0; ok && i < count; i++)
+  for (int i = first; ok && i < count; i++)
     {
       const int t = ts[i];
       const float a_t = sch->alphas_cumprod[t];

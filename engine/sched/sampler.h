@@ -55,6 +55,10 @@ typedef struct {
 /* DDIM (η = 0) with LDM's uniform timesteps; x: x_T in, x_0 out. The
  * number of steps run is dream_ddim_timesteps()'s count. */
 gboolean dream_sample_ddim (const dream_sampler *s, int steps, float *x, GError **error);
+/* The same from step `first` of those timesteps on (img2img): x is the
+ * latent at timestep ts[first] in, x_0 out; on_step counts from `first`. */
+gboolean dream_sample_ddim_from (const dream_sampler *s, int steps, int first, float *x,
+                                 GError **error);
 
 /* Euler: sigmas (steps + 1, last 0, e.g. from dream_sigmas_karras);
  * x: unit-variance noise in (scaled by σ_0 here), x_0 out. */
