@@ -13,5 +13,7 @@ int cmd_inpaint (int argc, char **argv);
 int cmd_outpaint (int argc, char **argv);
 int cmd_sd_info (int argc, char **argv);
 int cmd_describe (int argc, char **argv);
+int cmd_generate (int argc, char **argv);
+int cmd_img2img (int argc, char **argv);
 
 #endif

@@ -153,6 +153,8 @@ static const command commands[] = {
   { "upscale", cmd_upscale, "enlarge an image with a super-resolution network" },
   { "inpaint", cmd_inpaint, "fill the masked part of an image (content-aware fill)" },
   { "outpaint", cmd_outpaint, "extend the canvas and fill the new area" },
+  { "generate", cmd_generate, "make an image from a text prompt (Stable Diffusion)" },
+  { "img2img", cmd_img2img, "reimagine an image guided by a prompt (Stable Diffusion)" },
   { "clip-score", cmd_clip_score, "score how well an image matches captions (CLIP)" },
   { "describe", cmd_describe, "describe an image in words, a prompt to edit (CLIP)" },
   { "run-net", cmd_run_net, "developer: run one network on tensors from a safetensors file" },
