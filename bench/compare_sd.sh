@@ -22,13 +22,20 @@
 # value is kept). Its convolutions run in oneDNN either way. OpenBLAS's
 # own thread pool ignores torch.set_num_threads, so PyTorch runs with
 # OMP_NUM_THREADS and OPENBLAS_NUM_THREADS set to the thread count too.
+#
+# Then the whole pipeline: `dream generate` at 512x512, 1 Euler step with
+# guidance (text encoder, one batch-2 UNet evaluation, VAE decode), its
+# wall time and peak resident memory (/usr/bin/time -v) per thread count.
+# It needs a checkpoint with a text encoder: CKPT if it has one, else
+# $GEN_CKPT (`sd_torch.py make-weights OUT --text` makes one); skipped
+# without.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ckpt=${1:?usage: bench/compare_sd.sh CKPT [ROUNDS] [THREADS...]}; shift
 rounds=${1:-3}; shift || true
 threads=("$@"); [ ${#threads[@]} -eq 0 ] && threads=(2 1)
 [ -x build/bench/bench-unet ] || { meson setup build -Dgimp=none >/dev/null; }
-ninja -C build bench/bench-unet >/dev/null
+ninja -C build bench/bench-unet cli/dream >/dev/null
 
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p"; }
 stats() {  # "best median" of the numbers on stdin
@@ -62,4 +69,22 @@ for what in unet vae; do
     read -r dc _ < <(stats < "$tmp/dc"); read -r tc _ < <(stats < "$tmp/tc")
     echo "sd15-$what threads=$t rounds=$rounds: dream best=${db}s median=${dmed}s cpu=${dc}s peak=${dm} MiB | torch best=${tb}s median=${tmed}s cpu=${tc}s peak=${tm} MiB | torch/dream best=$(ratio "$tb" "$db") median=$(ratio "$tmed" "$dmed") cpu=$(ratio "$tc" "$dc")"
   done
+done
+
+gen=${GEN_CKPT:-$ckpt}
+for t in "${threads[@]}"; do
+  : > "$tmp/g"; peak=0
+  for r in $(seq "$rounds"); do
+    if ! /usr/bin/time -v build/cli/dream generate "a lighthouse on a cliff at dusk" -m "$gen" \
+         --steps 1 --cfg 7.5 --sampler euler --seed 1 -W 512 -H 512 --threads "$t" -q \
+         -o "$tmp/gen.png" > "$tmp/gout" 2> "$tmp/gerr"; then
+      echo "sd15-generate: skipped ($(grep -v '^\s' "$tmp/gerr" | head -1))"; break 2
+    fi
+    wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$tmp/gerr" | awk -F: '{s=0; for(i=1;i<=NF;i++) s=s*60+$i; print s}')
+    rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$tmp/gerr")
+    echo "$wall" >> "$tmp/g"; peak=$(( rss / 1024 > peak ? rss / 1024 : peak ))
+    echo "  generate threads=$t round $r: ${wall}s peak $(( rss / 1024 )) MiB"
+  done
+  read -r gb gmed < <(stats < "$tmp/g")
+  echo "sd15-generate 512x512 1 step cfg threads=$t rounds=$rounds: best=${gb}s median=${gmed}s peak_rss=${peak} MiB"
 done

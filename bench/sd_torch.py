@@ -9,8 +9,9 @@ CrossAttention softmax path, GEGLU, GroupNorm32 (eps 1e-5 in ResBlocks,
 1e-6 in transformers and the VAE).
 
     sd_torch.py check                       # against ../shared/data/golden
-    sd_torch.py make-weights OUT [--dtype f16|f32] [--seed S]
+    sd_torch.py make-weights OUT [--dtype f16|f32] [--seed S] [--text]
                                             # random SD 1.5-size checkpoint
+                                            # (--text: with a CLIP-L text encoder)
     sd_torch.py bench --weights F --what unet|vae [--threads N] [--runs R]
     sd_torch.py reference --weights F --out IO [--latent L]
                                             # inputs and outputs for `dream run-net`
@@ -432,6 +433,28 @@ def cmd_make_weights(args):
                 a = np.random.default_rng(len(tensors)).standard_normal(a.shape).astype(np.float32)
                 a *= 1.0 / math.sqrt(np.prod(a.shape[1:]))
             tensors.append((prefix + k, a.astype(dtype)))
+    if args.text:   # SD 1.5's text encoder (CLIP ViT-L/14, HF layout), random
+        d, f, pre = 768, 3072, 'cond_stage_model.transformer.text_model.'
+        shapes = [('embeddings.token_embedding.weight', (49408, d)),
+                  ('embeddings.position_embedding.weight', (77, d))]
+        for i in range(12):
+            b = 'encoder.layers.%d.' % i
+            for n in ('q_proj', 'k_proj', 'v_proj', 'out_proj'):
+                shapes += [(b + 'self_attn.%s.weight' % n, (d, d)), (b + 'self_attn.%s.bias' % n, (d,))]
+            shapes += [(b + 'layer_norm1.weight', (d,)), (b + 'layer_norm1.bias', (d,)),
+                       (b + 'layer_norm2.weight', (d,)), (b + 'layer_norm2.bias', (d,)),
+                       (b + 'mlp.fc1.weight', (f, d)), (b + 'mlp.fc1.bias', (f,)),
+                       (b + 'mlp.fc2.weight', (d, f)), (b + 'mlp.fc2.bias', (d,))]
+        shapes += [('final_layer_norm.weight', (d,)), ('final_layer_norm.bias', (d,))]
+        rng = np.random.default_rng(12345)
+        for k, shp in shapes:
+            if len(shp) > 1:
+                a = rng.standard_normal(shp, dtype=np.float32) / math.sqrt(shp[1])
+            elif 'norm' in k and k.endswith('weight'):
+                a = np.ones(shp, np.float32)
+            else:
+                a = np.zeros(shp, np.float32)
+            tensors.append((pre + k, a.astype(dtype)))
     meta = {'generator': 'bench/sd_torch.py make-weights', 'config': json.dumps(
         {'model': {'params': {'unet_config': {'params': {'num_heads': 8, 'context_dim': 768}}}}})}
     st_write(args.out, tensors, meta)
@@ -502,6 +525,8 @@ def main():
     m.add_argument('out')
     m.add_argument('--dtype', choices=('f16', 'f32'), default='f16')
     m.add_argument('--seed', type=int, default=0)
+    m.add_argument('--text', action='store_true',
+                   help='add a random SD 1.5 text encoder (for whole `dream generate` runs)')
     b = sub.add_parser('bench')
     b.add_argument('--weights', required=True)
     b.add_argument('--what', choices=('unet', 'vae'), default='unet')

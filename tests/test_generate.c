@@ -122,7 +122,7 @@ make_model9 (void)
       outs[i].data = bufs[i];
     }
   const char *meta[] = { "config", dream_st_metadata (f, "config"),
-                         "text_heads", "2", "activation", "quick_gelu", "native_size", "64",
+                         "text_heads", "2", "activation", "quick_gelu", "modelspec.resolution", "64x64",
                          NULL };
   model9_path = g_build_filename (tmp_dir, "sd_tiny_inpaint.safetensors", NULL);
   g_assert_true (dream_st_write (model9_path, outs, n, meta, &error));

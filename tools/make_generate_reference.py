@@ -321,7 +321,7 @@ def main():
     meta = {'generator': 'tools/make_generate_reference.py',
             'config': json.dumps({'model': {'params': {'unet_config': {'params': {
                 'num_heads': HEADS, 'context_dim': D_TEXT}}}}}),
-            'text_heads': str(HEADS), 'activation': 'quick_gelu', 'native_size': '64'}
+            'text_heads': str(HEADS), 'activation': 'quick_gelu', 'modelspec.resolution': '64x64'}
     write_safetensors(os.path.join(args.out, 'sd_tiny.safetensors'), tensors, meta)
 
     path = os.path.join(args.out, 'sd_tiny.safetensors')

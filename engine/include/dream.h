@@ -538,8 +538,8 @@ gboolean dream_canvas_extend (const dream_image *image,
 dream_model *dream_sd_load (const char *path, const char *config_path, GError **error);
 
 /* What was loaded, for people: "SD 1.x", "SD 2.x", "SD 2.x (v-prediction)",
- * "SD-Turbo", "SD 1.x inpainting", ... Owned by the model; NULL if `sd` is
- * not a Stable Diffusion model. */
+ * "SD-Turbo", "SD 1.x inpainting", ... (io/sd_checkpoint.h's words).
+ * Owned by the model; NULL if `sd` is not a Stable Diffusion model. */
 const char *dream_sd_get_kind (const dream_model *sd);
 
 /* The edge the model was trained at: 512, 768, or smaller for the bundled
@@ -586,9 +586,9 @@ typedef struct {
   gpointer progress_user;
 } dream_generate_params;
 
-/* Settings suited to the model: SD-Turbo 1 step, cfg 1, LCM; others 25
- * steps, cfg 7.5, DPM++ 2M Karras; width = height = 0 (native), strength
- * 0.75, seed 0, no prompt. */
+/* Settings suited to the model: SD-Turbo 1 step, cfg 1, LCM; others 20
+ * steps, cfg 7.5, Euler a; width = height = 0 (native), strength 0.75,
+ * seed 0, no prompt. */
 dream_generate_params dream_generate_default_params (const dream_model *sd);
 
 /* Text to image (init NULL), image to image (init set, strength), or

@@ -48,6 +48,7 @@
 #include "io/ldm_config.h"
 #include "io/model.h"
 #include "io/safetensors.h"
+#include "io/sd_checkpoint.h"
 #include "models/clip.h"
 #include "models/clip_text.h"
 #include "models/sd_common.h"
@@ -66,7 +67,8 @@
 #define MAX_EDGE 4096
 
 typedef struct {
-  dream_ldm_config cfg;
+  dream_sd_checkpoint ck;    /* the mapping (a file or a diffusers view) and settings */
+  gboolean opened;
   dream_unet *unet;
   dream_vae *vae;
   dream_clip_text *text;
@@ -76,7 +78,6 @@ typedef struct {
   gint32 pad_id;             /* HF/SD1: <|endoftext|>; OpenCLIP/SD2: 0 */
   gboolean turbo;
   int native;                /* pixels */
-  char *kind;
   const dream_st_file *file; /* the model's mapping */
 } dream_sd;
 
@@ -91,8 +92,8 @@ sd_free (void *data)
   dream_clip_text_free (sd->text);
   dream_tokenizer_free (sd->tok);
   dream_schedule_clear (&sd->sched);
-  dream_ldm_config_clear (&sd->cfg);
-  g_free (sd->kind);
+  if (sd->opened)
+    dream_sd_checkpoint_close (&sd->ck);   /* after the nets that point into it */
   g_free (sd);
 }
 
@@ -104,147 +105,78 @@ get_sd (const dream_model *m)
 
 /* ---- loading ---------------------------------------------------------------- */
 
-/* A clear word on networks that are not SD 1.x/2.x. */
-static gboolean
-check_family (const dream_st_file *f, const char *base, GError **error)
-{
-  const char *what = NULL;
-  if (dream_st_find (f, "conditioner.embedders.1.model.ln_final.weight")
-      || dream_st_find (f, "conditioner.embedders.0.model.ln_final.weight")
-      || dream_st_find (f, "model.diffusion_model.label_emb.0.0.weight"))
-    what = "Stable Diffusion XL";
-  else if (dream_st_find (f, "model.diffusion_model.joint_blocks.0.x_block.attn.qkv.weight")
-           || dream_st_find (f, "joint_blocks.0.x_block.attn.qkv.weight"))
-    what = "Stable Diffusion 3";
-  else if (dream_st_find (f, "double_blocks.0.img_attn.qkv.weight")
-           || dream_st_find (f, "model.diffusion_model.double_blocks.0.img_attn.qkv.weight"))
-    what = "Flux";
-  if (what)
-    {
-      g_set_error (error, DREAM_ERROR, DREAM_ERROR_MODEL,
-                   "%s: this is a %s model; Dreamlayer runs Stable Diffusion 1.x, 2.x and "
-                   "SD-Turbo", base, what);
-      return FALSE;
-    }
-  return TRUE;
-}
-
 dream_model *
 dream_sd_load (const char *path, const char *config_path, GError **error)
 {
   g_return_val_if_fail (path != NULL, NULL);
-  char *base = g_path_get_basename (path);
-  dream_model *model = g_new0 (dream_model, 1);
   dream_sd *sd = g_new0 (dream_sd, 1);
-  dream_ldm_config_init (&sd->cfg);
+  dream_model *model = NULL;
   GError *local = NULL;
+  char *shown = g_filename_display_name (path);
 
-  if (g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      g_set_error (&local, DREAM_ERROR, DREAM_ERROR_MODEL,
-                   "%s: diffusers folders are not supported yet; use a single-file "
-                   ".safetensors checkpoint", base);
-      goto fail;
-    }
-  if (!(model->file = dream_st_open (path, &local)) || !check_family (model->file, base, &local))
+  /* the file or folder, its family and settings (io/sd_checkpoint.h) */
+  if (!dream_sd_checkpoint_open (&sd->ck, path, config_path, &local))
     goto fail;
-  const dream_st_file *f = model->file;
+  sd->opened = TRUE;
+  const dream_st_file *f = sd->ck.file;
   sd->file = f;
-  if (!dream_unet_detect (f))
-    {
-      g_set_error (&local, DREAM_ERROR, DREAM_ERROR_MODEL,
-                   "%s: no Stable Diffusion UNet (model.diffusion_model.*) in this file", base);
-      goto fail;
-    }
-  if (!dream_ldm_config_for_model (&sd->cfg, f, path, config_path, &local)
-      || !(sd->unet = dream_unet_load (f, &sd->cfg, &local)))
+  if (!(sd->unet = dream_unet_load (f, &sd->ck.config, &local)))
     goto fail;
-  if (!dream_vae_detect (f) || !(sd->vae = dream_vae_load (f, &local))
-      || !sd->vae->has_decoder)
+  if (!(sd->vae = dream_vae_load (f, &local)) || !sd->vae->has_decoder)
     {
       if (!local)
         g_set_error (&local, DREAM_ERROR, DREAM_ERROR_MODEL,
-                     "%s: no VAE decoder (first_stage_model.decoder.*) in this file", base);
+                     "%s: no VAE decoder (first_stage_model.decoder.*)", shown);
       goto fail;
     }
   if (sd->vae->embed_dim != 4 || sd->vae->image_channels != 3)
     {
       g_set_error (&local, DREAM_ERROR, DREAM_ERROR_MODEL,
-                   "%s: the VAE has %d latent and %d image channels (4 and 3 expected)", base,
+                   "%s: the VAE has %d latent and %d image channels (4 and 3 expected)", shown,
                    sd->vae->embed_dim, sd->vae->image_channels);
       goto fail;
     }
-
-  dream_clip_hints hints;
-  const char *yaml = config_path && (g_str_has_suffix (config_path, ".yaml")
-                                     || g_str_has_suffix (config_path, ".yml"))
-                     ? config_path : NULL;
-  if (!dream_clip_hints_read (f, path, yaml, &hints, &local)
-      || !(sd->text = dream_clip_text_load (f, NULL, &hints, &local)))
+  if (!(sd->text = dream_clip_text_load (f, sd->ck.text_prefix, &sd->ck.text_hints, &local)))
     {
-      g_prefix_error (&local, "%s: text encoder: ", base);
+      g_prefix_error (&local, "%s: text encoder: ", shown);
       goto fail;
     }
-  if (sd->text->stack.width != sd->unet->context_dim)
+  if (sd->text->stack.width != sd->unet->context_dim || sd->text->context != DREAM_CLIP_CONTEXT)
     {
       g_set_error (&local, DREAM_ERROR, DREAM_ERROR_MODEL,
-                   "%s: the text encoder is %d wide but the UNet attends to %d", base,
-                   sd->text->stack.width, sd->unet->context_dim);
-      goto fail;
-    }
-  if (sd->text->context != DREAM_CLIP_CONTEXT)
-    {
-      g_set_error (&local, DREAM_ERROR, DREAM_ERROR_MODEL,
-                   "%s: the text encoder has %d positions (77 expected)", base,
-                   sd->text->context);
+                   "%s: the text encoder (%d wide, %d positions) does not fit the UNet "
+                   "(%d-wide context, 77 positions)", shown, sd->text->stack.width,
+                   sd->text->context, sd->unet->context_dim);
       goto fail;
     }
   if (!(sd->tok = dream_tokenizer_load (NULL, &local)))
     goto fail;
-  sd->penultimate = sd->cfg.cond_layer ? !strcmp (sd->cfg.cond_layer, "penultimate")
-                                       : sd->text->layout == DREAM_CLIP_LAYOUT_OPENAI;
+  sd->penultimate = sd->ck.text_penultimate;
   sd->pad_id = sd->text->layout == DREAM_CLIP_LAYOUT_OPENAI ? 0 : DREAM_CLIP_EOT;
-  if (!dream_schedule_init_linear (&sd->sched, sd->cfg.timesteps, sd->cfg.linear_start,
-                                   sd->cfg.linear_end, &local))
+  if (!dream_schedule_init_linear (&sd->sched, sd->ck.config.timesteps, sd->ck.config.linear_start,
+                                   sd->ck.config.linear_end, &local))
     goto fail;
+  sd->turbo = sd->ck.turbo;
+  sd->native = sd->ck.native_size;
+  if (sd->ck.config.image_size > 0)
+    sd->native = sd->ck.config.image_size * sd->vae->factor;
+  if (sd->native < 8 || sd->native > MAX_EDGE || sd->native % 8)
+    sd->native = 512;
 
-  /* what it is, for people */
-  const char *mk = dream_st_metadata (f, "kind");
-  char *lower = g_ascii_strdown (base, -1);
-  sd->turbo = strstr (lower, "turbo") != NULL || (mk && strstr (mk, "Turbo"));
-  g_free (lower);
-  gboolean v = sd->cfg.prediction == DREAM_PREDICTION_V;
-  const char *family = sd->unet->context_dim == 1024 ? "SD 2.x" : "SD 1.x";
-  if (mk)
-    sd->kind = g_strdup (mk);
-  else if (sd->turbo)
-    sd->kind = g_strdup_printf ("SD-Turbo%s", sd->unet->in_channels == 9 ? " inpainting" : "");
-  else
-    sd->kind = g_strdup_printf ("%s%s%s", family, sd->unet->in_channels == 9 ? " inpainting" : "",
-                                v ? " (v-prediction)" : "");
-  const char *ns = dream_st_metadata (f, "native_size");
-  gint64 n64 = 0;
-  if (ns && g_ascii_string_to_signed (ns, 10, 8, MAX_EDGE, &n64, NULL) && n64 % 8 == 0)
-    sd->native = (int) n64;
-  else if (sd->cfg.image_size > 0)
-    sd->native = sd->cfg.image_size * sd->vae->factor;
-  else
-    sd->native = v && sd->unet->context_dim == 1024 && !sd->turbo ? 768 : 512;
-
+  model = g_new0 (dream_model, 1);
   model->path = g_strdup (path);
   model->arch = g_strdup (SD_ARCH);
   model->channels = 3;
+  model->file = NULL;              /* the checkpoint owns the mapping */
   model->net = sd;
   model->net_free = sd_free;
-  g_free (base);
+  g_free (shown);
   return model;
 
 fail:
   g_propagate_error (error, local);
   sd_free (sd);
-  dream_st_close (model->file);
-  g_free (model);
-  g_free (base);
+  g_free (shown);
   return NULL;
 }
 
@@ -252,7 +184,7 @@ const char *
 dream_sd_get_kind (const dream_model *m)
 {
   const dream_sd *sd = get_sd (m);
-  return sd ? sd->kind : NULL;
+  return sd ? sd->ck.kind : NULL;
 }
 
 int
@@ -316,14 +248,17 @@ dream_generate_default_params (const dream_model *m)
   const dream_sd *sd = get_sd (m);
   dream_generate_params p = {
     .prompt = NULL, .negative_prompt = NULL, .width = 0, .height = 0, .seed = 0,
-    .steps = 25, .cfg_scale = 7.5, .sampler = DREAM_SAMPLER_DPMPP_2M_KARRAS,
-    .strength = 0.75,
+    .steps = 20, .cfg_scale = 7.5, .sampler = DREAM_SAMPLER_EULER_A, .strength = 0.75,
   };
-  if (sd && sd->turbo)
+  if (sd)
     {
-      p.steps = 1;
-      p.cfg_scale = 1.0;
-      p.sampler = DREAM_SAMPLER_LCM;
+      dream_sampler_kind k;
+      if (sd->ck.default_steps > 0)
+        p.steps = sd->ck.default_steps;
+      if (sd->ck.default_cfg > 0)
+        p.cfg_scale = sd->ck.default_cfg;
+      if (dream_sampler_from_name (sd->ck.default_sampler, &k))
+        p.sampler = k;
     }
   return p;
 }
@@ -622,7 +557,7 @@ run (const dream_sd *sd, const dream_generate_params *p, int W, int H, const flo
                                 error))
         goto out;
       for (size_t k = 0; k < n; k++)
-        z0[k] *= (float) sd->cfg.scale_factor;
+        z0[k] *= (float) sd->ck.config.scale_factor;
       if (mask)
         {
           if (!(lmask = dream_alloc (px, sizeof (float), "latent mask", error)))
@@ -660,7 +595,7 @@ run (const dream_sd *sd, const dream_generate_params *p, int W, int H, const flo
             {
               concat[q * 5] = lmask[q];
               for (int c = 0; c < 4; c++)
-                concat[q * 5 + 1 + c] = tmp[q * 4 + c] * (float) sd->cfg.scale_factor;
+                concat[q * 5 + 1 + c] = tmp[q * 4 + c] * (float) sd->ck.config.scale_factor;
             }
         }
       dream_vae_state_clear (&vs);
@@ -683,9 +618,9 @@ run (const dream_sd *sd, const dream_generate_params *p, int W, int H, const flo
         goto out;
       g.progress = &progress;
       g.work_per_eval = nb;
-      hold_model hm = { &g, sch, sd->cfg.prediction, init && mask && !inpaint9 ? lmask : NULL,
+      hold_model hm = { &g, sch, sd->ck.config.prediction, init && mask && !inpaint9 ? lmask : NULL,
                         z0, px };
-      dream_sampler s = { sch, sd->cfg.prediction, n, hold_model_run, &hm, NULL, NULL };
+      dream_sampler s = { sch, sd->ck.config.prediction, n, hold_model_run, &hm, NULL, NULL };
       if (!kdiff)
         {
           if (init && !inpaint9)
@@ -749,7 +684,7 @@ run (const dream_sd *sd, const dream_generate_params *p, int W, int H, const flo
   /* decode, with the UNet's (and text encoder's) pages given back first */
   dream_sd_release_tensors (sd->file, sd->unet->prefix);
   for (size_t k = 0; k < n; k++)
-    x[k] /= (float) sd->cfg.scale_factor;
+    x[k] /= (float) sd->ck.config.scale_factor;
   if (W <= sd->native && H <= sd->native)
     {
       have_vs = TRUE;
