@@ -33,6 +33,7 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <math.h>
+#include <sys/wait.h>
 #include <string.h>
 
 #define TOL 2e-3
@@ -591,6 +592,77 @@ test_bad_files (void)
   g_free (xl); g_free (trunc); g_free (data);
 }
 
+/* `dream generate`: the seed is printed, the same seed writes the same
+ * file, --count numbers the files; a missing model is exit 1, no file. */
+static int
+run_dream (const char *const *args, char **out)
+{
+  const char *exe = g_getenv ("DREAM_EXE");
+  GPtrArray *a = g_ptr_array_new ();
+  g_ptr_array_add (a, (char *) exe);
+  for (int i = 0; args[i]; i++)
+    g_ptr_array_add (a, (char *) args[i]);
+  g_ptr_array_add (a, NULL);
+  int status = -1;
+  char *err = NULL;
+  g_assert_true (g_spawn_sync (NULL, (char **) a->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, out,
+                               &err, &status, NULL));
+  if (err && *err)
+    g_test_message ("dream: %s", err);
+  g_free (err);
+  g_ptr_array_free (a, TRUE);
+  return g_spawn_check_wait_status (status, NULL) ? 0 : WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+static void
+test_cli (void)
+{
+  if (!g_getenv ("DREAM_EXE"))
+    {
+      g_test_skip ("DREAM_EXE not set");
+      return;
+    }
+  char *o1 = g_build_filename (tmp_dir, "one.png", NULL), *o2 = g_build_filename (tmp_dir, "two.png", NULL);
+  char *o3 = g_build_filename (tmp_dir, "n%d.png", NULL), *out = NULL;
+  const char *a1[] = { "generate", PROMPT, "-m", model_path, "--steps", "2", "--seed", "77",
+                       "-W", "64", "-H", "48", "-q", "-o", o1, NULL };
+  g_assert_cmpint (run_dream (a1, &out), ==, 0);
+  g_assert_nonnull (strstr (out, "seed 77"));
+  g_free (out);
+  const char *a2[] = { "generate", PROMPT, "-m", model_path, "--steps", "2", "--seed", "77",
+                       "-W", "64", "-H", "48", "-q", "-o", o2, NULL };
+  g_assert_cmpint (run_dream (a2, &out), ==, 0);
+  g_free (out);
+  gchar *d1, *d2;
+  gsize n1, n2;
+  g_assert_true (g_file_get_contents (o1, &d1, &n1, NULL));
+  g_assert_true (g_file_get_contents (o2, &d2, &n2, NULL));
+  g_assert_cmpmem (d1, n1, d2, n2);
+  g_free (d1); g_free (d2);
+  const char *a3[] = { "generate", PROMPT, "-m", model_path, "--steps", "1", "--count", "2",
+                       "-W", "64", "-H", "48", "-q", "-o", o3, NULL };
+  g_assert_cmpint (run_dream (a3, &out), ==, 0);
+  g_free (out);
+  for (int i = 1; i <= 2; i++)
+    {
+      char *name = g_strdup_printf ("%s/n%d.png", tmp_dir, i);
+      g_assert_true (g_file_test (name, G_FILE_TEST_EXISTS));
+      g_unlink (name);
+      g_free (name);
+    }
+  const char *a4[] = { "img2img", PROMPT, o1, "-m", model_path, "--steps", "4", "--strength", "0.5",
+                       "--seed", "1", "-q", "-o", o2, NULL };
+  g_assert_cmpint (run_dream (a4, &out), ==, 0);
+  g_free (out);
+  g_unlink (o2);
+  const char *a5[] = { "generate", PROMPT, "-m", "/nonexistent.safetensors", "-q", "-o", o2, NULL };
+  g_assert_cmpint (run_dream (a5, &out), ==, 1);
+  g_assert_false (g_file_test (o2, G_FILE_TEST_EXISTS));
+  g_free (out);
+  g_unlink (o1);
+  g_free (o1); g_free (o2); g_free (o3);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -620,6 +692,7 @@ main (int argc, char **argv)
   g_test_add_func ("/generate/progress-cancel", test_progress_cancel);
   g_test_add_func ("/generate/bad-input", test_bad_input);
   g_test_add_func ("/generate/bad-files", test_bad_files);
+  g_test_add_func ("/generate/cli", test_cli);
   int r = g_test_run ();
 
   dream_model_free (sd);
