@@ -9,7 +9,7 @@
 # between the original and the fill in the feather.
 ALL_CASES+=(inpaint-rect inpaint-feather inpaint-none inpaint-all inpaint-off-layer
             inpaint-indexed inpaint-generate inpaint-cancel
-            outpaint outpaint-nothing outpaint-cancel)
+            outpaint outpaint-nothing outpaint-cancel inpaint-gui)
 
 PHOTO="$DATA/kodim23-crop.png"
 
@@ -131,4 +131,29 @@ case_outpaint_cancel() {
   run_case outpaint-cancel DREAM_TEST_CANCEL_AT=0.3 || return
   facts 'status in ("CANCEL", "EXECUTION_ERROR")' --message "procedure returned cancel"
   inpaint_unchanged
+}
+
+case_inpaint_gui() {
+  # Both dialogs in a GIMP window under Xvfb (screenshots kept as
+  # inpaint-gui/*-dialog.png), Enter runs each with a fresh profile's
+  # defaults, and one Ctrl+Z undoes each run whole.
+  CASE_OUT="$OUT/inpaint-gui"; CASE_FAILS=()
+  mkdir -p "$CASE_OUT"
+  if ! command -v xvfb-run >/dev/null || ! command -v xdotool >/dev/null; then
+    say "    xvfb-run/xdotool missing"; CASE_FAILS+=("no-x"); return
+  fi
+  rm -rf "$PROFILE-gui"; cp -a "$PROFILE" "$PROFILE-gui"
+  GIMP3_DIRECTORY="$PROFILE-gui" DREAM_GUI_LOGDIR="$CASE_OUT" \
+    timeout "$GIMP_TIMEOUT" xvfb-run -a -s "-screen 0 1280x900x24" \
+    /usr/bin/python3 "$SRC/tests/gimp/gimp3/gui_inpaint.py" "$PHOTO" "$CASE_OUT" \
+    >"$CASE_OUT/gimp.log" 2>&1
+  facts '"exception" not in facts and inpaint_dialog and outpaint_dialog' \
+    --message "both dialogs appeared"
+  facts 'inpaint_layers_after == layers_before + 1 and inpaint_top_name == "Inpainted (content-aware)"' \
+    --message "Fill in the Inpaint Selection dialog added the layer"
+  facts 'inpaint_layers_after_undo == layers_before' --message "one Ctrl+Z removed it"
+  facts 'outpaint_layers_after == layers_before + 1 and outpaint_size_after == "(512 192)"' \
+    --message "Extend in the Extend Canvas dialog (default: 256 px on the right) grew the canvas and added the layer"
+  facts 'outpaint_layers_after_undo == layers_before and outpaint_size_after_undo == size_before' \
+    --message "one Ctrl+Z undid the layer and the canvas size"
 }
