@@ -217,8 +217,10 @@ class Schedule:
 class Guided:
     """ε (or D) of the CompVis denoiser with classifier-free guidance."""
 
-    def __init__(self, unet, cond, uncond, scale, concat=None):
+    def __init__(self, unet, cond, uncond, scale, concat=None, v=False, hold=None):
         self.unet, self.cond, self.uncond, self.scale, self.concat = unet, cond, uncond, scale, concat
+        self.v = v            # v-prediction
+        self.hold = hold      # (latent mask, init latent): D = m D + (1 − m) z0
 
     def eps(self, x_in, t):
         if self.concat is not None:
@@ -234,7 +236,15 @@ class Guided:
 def denoise(g, sch, x, sigma):
     sigma = torch.as_tensor(sigma, dtype=torch.float32)
     c_in = 1.0 / (sigma ** 2 + 1) ** 0.5
-    return x - sigma * g.eps(x * c_in, sch.sigma_to_t(sigma))
+    out = g.eps(x * c_in, sch.sigma_to_t(sigma))
+    if g.v:   # CompVisVDenoiser
+        d = x * (1.0 / (sigma ** 2 + 1)) + out * (-sigma / (sigma ** 2 + 1) ** 0.5)
+    else:
+        d = x - sigma * out
+    if g.hold is not None:
+        m, z0 = g.hold
+        d = m * d + (1 - m) * z0
+    return d
 
 
 def sample_euler(g, sch, x, sigmas):
@@ -402,6 +412,36 @@ def main():
         gen = decode(vae, x).numpy()
         m = mask[..., None]
         ref['g_image'] = torch.from_numpy(m * gen + (1 - m) * init)
+
+        # H: v-prediction (the same weights read as a v model), euler, 3 steps, cfg 3, seed 21
+        gv = Guided(unet, cond, unc, 3.0, v=True)
+        x = sample_euler(gv, sch, latent_noise(21, 0, h, w), sch.discrete(3))
+        ref['h_image'] = decode(vae, x)
+        # I, J: an ordinary model with a feathered mask: the known region held to the init
+        #    latent (denoised replaced there), latent mask = max over each 8x8 block,
+        #    final latent blended, decoded image blended with the pixel mask.
+        yy, xx = np.mgrid[0:H_IMG, 0:W_IMG].astype(np.float32)
+        fm = np.clip(np.minimum.reduce([(xx - 14) / 10, (50 - xx) / 10, (yy - 8) / 8, (40 - yy) / 8]), 0, 1)
+        fm = fm.astype(np.float32)
+        ref['fmask'] = torch.from_numpy(fm)
+        ml = torch.from_numpy(fm.reshape(h, 8, w, 8).max(axis=(1, 3)))[None, None]
+        mp = fm[..., None]
+
+        def held(gg, x):
+            x = ml * x + (1 - ml) * z0
+            gen = decode(vae, x).numpy()
+            return torch.from_numpy(np.where(mp > 0, mp * gen + (1 - mp) * init, init))
+        # I: ε, DPM++ 2M Karras 4 steps, strength 0.75 -> sigmas[1:], cfg 4, seed 31
+        gi = Guided(unet, cond, unc, 4.0, hold=(ml, z0))
+        sg = sch.karras(4)[1:]
+        x = sample_dpmpp_2m(gi, sch, latent_noise(31, 0, h, w) + z0 / sg[0], sg)
+        ref['i_image'] = held(gi, x)
+        # J: v, Euler ancestral 3 steps, strength 1 (all steps, from init + σ_max noise), cfg 2, seed 41
+        gj = Guided(unet, cond, unc, 2.0, v=True, hold=(ml, z0))
+        sg = sch.discrete(3)
+        noises = [latent_noise(41, 1 + i, h, w) for i in range(3)]
+        x = sample_euler_a(gj, sch, latent_noise(41, 0, h, w) + z0 / sg[0], sg, noises)
+        ref['j_image'] = held(gj, x)
 
     out = [(k, v.detach().numpy().astype(np.float32)) for k, v in ref.items()]
     write_safetensors(os.path.join(args.out, 'generate_ref.safetensors'), out,
