@@ -11,6 +11,7 @@
 #include "dream-config.h"
 
 #include <gio/gio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,6 +136,27 @@ read_vocab_file (const char *path, GError **error)
   return g_byte_array_free_to_bytes (out);
 }
 
+/* g_strsplit (text, "\n", max) with memchr: g_strsplit's strstr is
+ * rescanned to the end of the text at each line under AddressSanitizer
+ * (its interceptor measures the haystack), minutes for a vocabulary. */
+static char **
+split_lines (const char *text, int max)
+{
+  GPtrArray *out = g_ptr_array_new ();
+  const char *p = text, *end = text + strlen (text);
+  while ((int) out->len + 1 < max)
+    {
+      const char *nl = memchr (p, '\n', (size_t) (end - p));
+      if (!nl)
+        break;
+      g_ptr_array_add (out, g_strndup (p, (gsize) (nl - p)));
+      p = nl + 1;
+    }
+  g_ptr_array_add (out, g_strdup (p));
+  g_ptr_array_add (out, NULL);
+  return (char **) g_ptr_array_free (out, FALSE);
+}
+
 static gint32
 lookup (const dream_tokenizer *tok, const char *s)
 {
@@ -191,7 +213,7 @@ dream_tokenizer_load (const char *path, GError **error)
       tok->strings[id] = g_string_chunk_insert (tok->chunk, s);
     }
 
-  char **lines = g_strsplit (text, "\n", N_MERGES + 2);
+  char **lines = split_lines (text, N_MERGES + 2);
   g_free (text);
   int n_lines = (int) g_strv_length (lines);
   char ***parts = g_new0 (char **, N_MERGES);
@@ -928,40 +950,59 @@ find_merge (const dream_tokenizer *tok, gint32 a, gint32 b)
   return g_hash_table_lookup (tok->ranks, &key);
 }
 
-/* Appends the ids of one piece (UTF-8 bytes s[0..n)) to ids. */
+/* Appends the ids of one piece (UTF-8 bytes s[0..n)) to ids.
+ *
+ * The original's loop: while some adjacent pair of symbols is a merge,
+ * join every occurrence of the lowest-ranked such pair, left to right.
+ * The rank of each adjacent pair is kept in pair[] and looked up again
+ * only where a join changed a neighbour, so a step costs a scan of
+ * integers, not a hash lookup per pair (a 4 KiB piece of one repeated
+ * letter takes thousands of steps). */
 static void
 bpe_piece (const dream_tokenizer *tok, const guint8 *s, size_t n, GArray *ids)
 {
-  gint32 *w = g_new (gint32, n);
+  gint32 *w = g_new (gint32, n);                          /* (len) symbols */
+  const bpe_merge **pair = g_new (const bpe_merge *, n);  /* (len − 1) merge of w[i], w[i+1] */
+  size_t *src = g_new (size_t, n);   /* (len) where w[o] was before the step; SIZE_MAX: joined */
   for (size_t i = 0; i < n; i++)
     w[i] = i + 1 == n ? tok->byte_id_end[s[i]] : tok->byte_id[s[i]];
   size_t len = n;
+  for (size_t i = 0; i + 1 < len; i++)
+    pair[i] = find_merge (tok, w[i], w[i + 1]);
   while (len > 1)
     {
       const bpe_merge *best = NULL;
       for (size_t i = 0; i + 1 < len; i++)
-        {
-          const bpe_merge *m = find_merge (tok, w[i], w[i + 1]);
-          if (m && (!best || m->rank < best->rank))
-            best = m;
-        }
+        if (pair[i] && (!best || pair[i]->rank < best->rank))
+          best = pair[i];
       if (!best)
         break;
-      gint32 first = (gint32) (best->key >> 32), second = (gint32) (best->key & 0xFFFFFFFF);
       size_t o = 0;
-      for (size_t i = 0; i < len;)
-        {
-          if (w[i] == first && i + 1 < len && w[i + 1] == second)
-            {
-              w[o++] = best->merged;
-              i += 2;
-            }
-          else
-            w[o++] = w[i++];
-        }
+      for (size_t i = 0; i < len; o++)
+        if (i + 1 < len && pair[i] == best)
+          {
+            w[o] = best->merged;
+            src[o] = SIZE_MAX;
+            i += 2;
+          }
+        else
+          {
+            w[o] = w[i];
+            src[o] = i++;
+          }
       len = o;
+      /* A pair of two untouched neighbours keeps its rank (src[o] ≥ o, so
+       * pair[src[o]] is read before anything overwrites it); only pairs
+       * with a joined symbol are looked up again. */
+      for (size_t i = 0; i + 1 < len; i++)
+        if (src[i] != SIZE_MAX && src[i + 1] == src[i] + 1)
+          pair[i] = pair[src[i]];
+        else
+          pair[i] = find_merge (tok, w[i], w[i + 1]);
     }
   g_array_append_vals (ids, w, (guint) len);
+  g_free (src);
+  g_free (pair);
   g_free (w);
 }
 
