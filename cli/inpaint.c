@@ -59,7 +59,7 @@ cmd_inpaint (int argc, char **argv)
     { "mask", 0, 0, G_OPTION_ARG_FILENAME, &mask_path, "Mask image: white = fill, black = keep, grey = feathered (required)", "MASK" },
     { "context", 0, 0, G_OPTION_ARG_INT, &context, "Sample from this many pixels around the hole (default 0: whole image)", "N" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Random seed (default 0)", "S" },
-    { "patch", 0, 0, G_OPTION_ARG_INT, &patch, "Patch edge, odd, 3..15 (default 7)", "P" },
+    { "patch", 0, 0, G_OPTION_ARG_INT, &patch, "Patch edge, odd, 3..15 (default 9)", "P" },
     { "prompt", 'p', 0, G_OPTION_ARG_STRING, &prompt, "Generate with Stable Diffusion from this prompt (needs -m)", "TEXT" },
     { "model", 'm', 0, G_OPTION_ARG_STRING, &model_choice, "Stable Diffusion model for --prompt", "M" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Threads (default: all cores)", "N" },

@@ -444,13 +444,13 @@ typedef struct {
                          bounding box grown by `context`, not by the image. */
   guint64 seed;       /* PatchMatch's random initialisation; the same seed,
                          settings and thread count give the same pixels */
-  int patch;          /* patch edge in pixels, odd, 3..15 (0 = default 7) */
+  int patch;          /* patch edge in pixels, odd, 3..15 (0 = default 9) */
   int n_threads;      /* 0 = one per core */
   dream_progress_func progress;  /* may be NULL */
   gpointer progress_user;
 } dream_fill_params;
 
-/* context 0 (whole image), seed 0, patch 7 (default), n_threads 0. */
+/* context 0 (whole image), seed 0, patch 0 (= 9), n_threads 0. */
 dream_fill_params dream_fill_default_params (void);
 
 /* Fills the masked part of `image` into `out` (caller-allocated, same

@@ -44,7 +44,8 @@
 enum {
   MAX_SIDE = 65536,
   BAND = 16,             /* rows of target centres per PatchMatch task */
-  DEFAULT_PATCH = 7,
+  DEFAULT_PATCH = 9,
+  BEST_LEVELS = 2,       /* the finest levels vote by the best patch */
   MAX_LEVELS = 10,
   SAMPLE_SIGMA = 4096,   /* targets sampled for the σ² percentile */
   N_FEAT = 2,            /* texture features appended to the colours */
@@ -143,10 +144,18 @@ static void
 sor_sweeps (float *img, const guint8 *hole, int w, int h, int c, int iters)
 {
   const float omega = 1.8f;
+  int bx0 = w, by0 = h, bx1 = -1, by1 = -1;
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      if (hole[(size_t) y * w + x])
+        {
+          bx0 = MIN (bx0, x); bx1 = MAX (bx1, x);
+          by0 = MIN (by0, y); by1 = MAX (by1, y);
+        }
   for (int it = 0; it < iters; it++)
     for (int colour = 0; colour < 2; colour++)
-      for (int y = 0; y < h; y++)
-        for (int x = (y + colour) & 1; x < w; x += 2)
+      for (int y = by0; y <= by1; y++)
+        for (int x = bx0 + ((y + colour + bx0) & 1); x <= bx1; x += 2)
           {
             size_t i = (size_t) y * w + x;
             if (!hole[i])
@@ -601,6 +610,7 @@ typedef struct {
   guint64 seed;      /* already mixed with level and round */
   int iter;          /* PatchMatch iteration: odd ones scan backwards */
   float inv_2sigma2; /* voting */
+  int best;          /* vote: take the best covering patch's pixel */
 } pm_ctx;
 
 static guint64
@@ -762,6 +772,16 @@ vote_task (void *data, int band, int thread)
                 int s = L->nnf[t];      /* every t here is a target */
                 const float *v = L->img + ((size_t) s + (ptrdiff_t) dy * w + dx) * c;
                 float wt = expf (L->logw[t] + ref);
+                if (ctx->best)
+                  {
+                    if (wt > wsum)
+                      {
+                        for (int k = 0; k < c; k++)
+                          acc[k] = v[k];
+                        wsum = wt;
+                      }
+                    continue;
+                  }
                 for (int k = 0; k < c; k++)
                   acc[k] += wt * v[k];
                 wsum += wt;
@@ -769,7 +789,7 @@ vote_task (void *data, int band, int thread)
           }
         if (wsum > 0.0f)
           for (int k = 0; k < c; k++)
-            L->img[p * c + k] = acc[k] / wsum;
+            L->img[p * c + k] = ctx->best ? acc[k] : acc[k] / wsum;
       }
 }
 
@@ -810,6 +830,69 @@ vote (dream_pool *pool, pm_ctx *ctx, int n_bands)
   dream_pool_run (pool, n_bands, vote_task, ctx);
 }
 
+/* Seam correction (a harmonic membrane, as in Poisson image editing):
+ * what the final votes say the known pixels on the hole's edge should be
+ * is compared with what they are, and that mismatch is interpolated
+ * harmonically over the hole and added, so the fill meets its border
+ * exactly while keeping its own texture. Only the first `c` channels
+ * (the colours). */
+static gboolean
+seam_correct (level *L, int r, int c, int best, GError **error)
+{
+  const int w = L->w, h = L->h, c2 = L->c;
+  const float log_alpha = logf (1.3f);
+  float *d = dream_alloc ((size_t) w * h * c, sizeof (float), "fill", error);
+  if (!d)
+    return FALSE;
+  memset (d, 0, sizeof (float) * (size_t) w * h * c);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      {
+        size_t p = (size_t) y * w + x;
+        if (L->hole[p]
+            || !((x > 0 && L->hole[p - 1]) || (x < w - 1 && L->hole[p + 1])
+                 || (y > 0 && L->hole[p - w]) || (y < h - 1 && L->hole[p + w])))
+          continue;
+        float acc[MAX_CH] = { 0 }, wsum = 0.0f;
+        for (int dy = -r; dy <= r; dy++)
+          for (int dx = -r; dx <= r; dx++)
+            {
+              int tx = x - dx, ty = y - dy;
+              if (tx < 0 || ty < 0 || tx >= w || ty >= h)
+                continue;
+              size_t t = (size_t) ty * w + tx;
+              if (!L->tgt[t])
+                continue;
+              const float *v = L->img + ((size_t) L->nnf[t] + (ptrdiff_t) dy * w + dx) * c2;
+              float wt = expf (L->logw[t] + log_alpha * L->dist[p]);
+              if (best)
+                {
+                  if (wt > wsum)
+                    {
+                      for (int k = 0; k < c; k++)
+                        acc[k] = v[k];
+                      wsum = wt;
+                    }
+                  continue;
+                }
+              for (int k = 0; k < c; k++)
+                acc[k] += wt * v[k];
+              wsum += wt;
+            }
+        if (wsum > 0.0f)
+          for (int k = 0; k < c; k++)
+            d[p * c + k] = L->img[p * c2 + k] - (best ? acc[k] : acc[k] / wsum);
+      }
+  gboolean ok = harmonic_fill (d, L->hole, w, h, c, 100, 0, error);
+  if (ok)
+    for (size_t p = 0; p < (size_t) w * h; p++)
+      if (L->hole[p])
+        for (int k = 0; k < c; k++)
+          L->img[p * c2 + k] += d[p * c + k];
+  g_free (d);
+  return ok;
+}
+
 /* Fine targets start from their coarse target's match at twice the
  * offset, when that lands on a fine source. */
 static void
@@ -837,7 +920,7 @@ upsample_nnf (const level *C, level *F)
 /* ---- the public calls ---------------------------------------------------- */
 
 /* texture features' weight against the colours (0..1 scale) */
-#define FEATURE_WEIGHT 2.0f
+#define FEATURE_WEIGHT 1.0f
 
 dream_fill_params
 dream_fill_default_params (void)
@@ -853,9 +936,7 @@ dream_fill_default_params (void)
 static int
 em_rounds (int lev, int n_levels)
 {
-  if (lev == n_levels - 1)
-    return 6;
-  return lev == 0 ? 2 : 3;
+  return lev == n_levels - 1 ? 6 : 4;
 }
 enum { PM_ITERS = 2 };
 
@@ -929,7 +1010,7 @@ dream_fill (const dream_image *image, const dream_image *mask,
   while (n_levels < MAX_LEVELS)
     {
       level *F = &levels[n_levels - 1], *C = &levels[n_levels];
-      if (level_max_dist (F) <= r || (F->w + 1) / 2 < 2 * patch || (F->h + 1) / 2 < 2 * patch)
+      if (level_max_dist (F) <= 2 * r || (F->w + 1) / 2 < 4 * patch || (F->h + 1) / 2 < 4 * patch)
         break;
       C->w = (F->w + 1) / 2; C->h = (F->h + 1) / 2; C->c = c2;
       C->img = dream_alloc ((size_t) C->w * C->h * c2, sizeof (float), "fill", error);
@@ -981,6 +1062,7 @@ dream_fill (const dream_image *image, const dream_image *mask,
         goto done;
 
       int rounds = em_rounds (l, n_levels);
+      ctx.best = 0;
       for (int round = 0; round < rounds; round++)
         {
           guint64 s = params->seed ^ ((guint64) l << 48) ^ ((guint64) round << 32);
@@ -994,12 +1076,15 @@ dream_fill (const dream_image *image, const dream_image *mask,
               if (!dream_progress_step (&progress, (double) L->n_tgt, error))
                 goto done;
             }
+          ctx.best = l < BEST_LEVELS;
           vote (pool, &ctx, n_bands);
           if (!dream_progress_step (&progress, (double) L->n_tgt, error))
             goto done;
         }
     }
 
+  if (!seam_correct (L0, r, c, BEST_LEVELS > 0, error))
+    goto done;
   /* drop the features: (h, w, c2) -> (h, w, c) in place */
   for (size_t i = 0; i < (size_t) cw * chh; i++)
     memmove (L0->img + i * c, L0->img + i * c2, sizeof (float) * c);
