@@ -37,4 +37,9 @@ void dream_gimp2_outpaint_query (void);  /* plug-in-dream-outpaint (dream-inpain
 void dream_gimp2_inpaint_run (const gchar *name, gint nparams, const GimpParam *param,
                               gint *nreturn_vals, GimpParam **return_vals);
 
+void dream_gimp2_clip_score_query (void);   /* plug-in-dream-clip-score (dream-clip.c) */
+void dream_gimp2_describe_query (void);     /* plug-in-dream-describe (dream-clip.c) */
+void dream_gimp2_clip_run (const gchar *name, gint nparams, const GimpParam *param,
+                           gint *nreturn_vals, GimpParam **return_vals);
+
 #endif

@@ -10,6 +10,7 @@
 #include "denoise-dialog.h"
 #include "upscale-dialog.h"
 #include "inpaint-dialog.h"
+#include "clip-dialog.h"
 
 static const struct {
   const char *name;
@@ -20,6 +21,8 @@ static const struct {
   { DREAM_GIMP2_UPSCALE_PROC, dream_gimp2_upscale_query, dream_gimp2_upscale_run },
   { DREAM_GIMP2_INPAINT_PROC, dream_gimp2_inpaint_query, dream_gimp2_inpaint_run },
   { DREAM_GIMP2_OUTPAINT_PROC, dream_gimp2_outpaint_query, dream_gimp2_inpaint_run },
+  { DREAM_GIMP2_CLIP_SCORE_PROC, dream_gimp2_clip_score_query, dream_gimp2_clip_run },
+  { DREAM_GIMP2_DESCRIBE_PROC, dream_gimp2_describe_query, dream_gimp2_clip_run },
 };
 
 static void

@@ -27,6 +27,8 @@ GimpProcedure *dream_gimp3_denoise_new (GimpPlugIn *plug_in);  /* plug-in-dream-
 GimpProcedure *dream_gimp3_upscale_new (GimpPlugIn *plug_in);  /* plug-in-dream-upscale */
 GimpProcedure *dream_gimp3_inpaint_new (GimpPlugIn *plug_in);  /* plug-in-dream-inpaint (inpaint.c) */
 GimpProcedure *dream_gimp3_outpaint_new (GimpPlugIn *plug_in); /* plug-in-dream-outpaint (inpaint.c) */
+GimpProcedure *dream_gimp3_clip_score_new (GimpPlugIn *plug_in);  /* plug-in-dream-clip-score (clip.c) */
+GimpProcedure *dream_gimp3_describe_new (GimpPlugIn *plug_in);    /* plug-in-dream-describe (clip.c) */
 
 /* ---- shared helpers (common.c) ------------------------------------------ */
 

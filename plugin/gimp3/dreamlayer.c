@@ -15,6 +15,8 @@ static const struct {
   { "plug-in-dream-upscale", dream_gimp3_upscale_new },
   { "plug-in-dream-inpaint", dream_gimp3_inpaint_new },
   { "plug-in-dream-outpaint", dream_gimp3_outpaint_new },
+  { "plug-in-dream-clip-score", dream_gimp3_clip_score_new },
+  { "plug-in-dream-describe", dream_gimp3_describe_new },
 };
 
 typedef struct _Dreamlayer      Dreamlayer;
