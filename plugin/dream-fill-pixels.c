@@ -58,8 +58,67 @@ make_results (GeglBuffer *src, gboolean grey, gboolean alpha,
   g_free (mv);
 }
 
-/* Runs dream_fill with the hole mask > 0 filled outright (the feather is
- * left to the caller's layer mask), in place on `img`. */
+/* Stable Diffusion inpainting of `img` (w × h × 4, R'G'B'A; alpha kept)
+ * where `hole` is 1. */
+static gboolean
+generate_binary (float *img, const float *hole, int w, int h,
+                 const dream_pixels_fill_args *args, dream_pixels_progress *pr,
+                 GError **error)
+{
+  const dream_pixels_generate_args *g = args->generate;
+  dream_model *sd;
+  dream_generate_params p;
+  float *out;
+  gsize n = (gsize) w * h, i;
+  gboolean ok;
+
+  if (!g->model || !*g->model)
+    {
+      g_set_error (error, DREAM_ERROR, DREAM_ERROR_INVALID_ARGUMENT,
+                   "Generating needs a Stable Diffusion checkpoint: choose its "
+                   "file (an inpainting model or an ordinary one).");
+      return FALSE;
+    }
+  sd = dream_sd_load (g->model, NULL, error);
+  if (!sd)
+    return FALSE;
+  out = g_try_malloc_n (n, 3 * sizeof (float));
+  if (!out)
+    {
+      dream_model_free (sd);
+      g_set_error (error, DREAM_ERROR, DREAM_ERROR_OUT_OF_MEMORY,
+                   "Not enough memory for a %d×%d image.", w, h);
+      return FALSE;
+    }
+  p = dream_generate_default_params (sd);
+  p.prompt = g->prompt;
+  p.negative_prompt = g->negative_prompt;
+  p.seed = args->seed;
+  p.steps = g->steps;
+  p.cfg_scale = g->cfg_scale;
+  p.strength = g->strength;
+  p.n_threads = args->n_threads;
+  p.progress = dream_pixels_progress_cb;
+  p.progress_user = pr;
+  {
+    dream_image im = { img, w, h, 4 };
+    dream_image mk = { (float *) hole, w, h, 1 };
+    dream_image o = { out, w, h, 3 };
+    p.init = &im;
+    p.mask = &mk;
+    ok = dream_inpaint (sd, &p, &o, error);
+  }
+  if (ok)
+    for (i = 0; i < n; i++)
+      memcpy (img + i * 4, out + i * 3, 3 * sizeof (float));
+  g_free (out);
+  dream_model_free (sd);
+  return ok;
+}
+
+/* Fills the hole mask > 0 outright (the feather is left to the caller's
+ * layer mask), in place on `img`: dream_fill, or dream_inpaint with
+ * args->generate (then img is R'G'B'A). */
 static gboolean
 fill_binary (float *img, const float *m, int w, int h, int nch,
              const dream_pixels_fill_args *args, GError **error)
@@ -80,18 +139,24 @@ fill_binary (float *img, const float *m, int w, int h, int nch,
     hole[i] = m[i] > 0.0f ? 1.0f : 0.0f;
 
   pr = dream_pixels_progress_new (args->progress, args->progress_user);
-  p = dream_fill_default_params ();
-  p.context = args->context;
-  p.seed = args->seed;
-  p.n_threads = args->n_threads;
-  p.progress = dream_pixels_progress_cb;
-  p.progress_user = pr;
-  {
-    dream_image im = { img, w, h, nch };
-    dream_image mk = { hole, w, h, 1 };
-    ok = dream_fill (&im, &mk, &im, &p, error)
+  if (args->generate)
+    ok = generate_binary (img, hole, w, h, args, pr, error)
          && dream_pixels_progress_finish (pr, error);
-  }
+  else
+    {
+      p = dream_fill_default_params ();
+      p.context = args->context;
+      p.seed = args->seed;
+      p.n_threads = args->n_threads;
+      p.progress = dream_pixels_progress_cb;
+      p.progress_user = pr;
+      {
+        dream_image im = { img, w, h, nch };
+        dream_image mk = { hole, w, h, 1 };
+        ok = dream_fill (&im, &mk, &im, &p, error)
+             && dream_pixels_progress_finish (pr, error);
+      }
+    }
   dream_pixels_progress_free (pr);
   g_free (hole);
   return ok;
@@ -106,9 +171,9 @@ dream_pixels_inpaint (GeglBuffer *src,
                       GeglBuffer **pixels, GeglBuffer **mask,
                       GError **error)
 {
-  const int nch = (grey ? 1 : 3) + (alpha ? 1 : 0);
   const GeglRectangle *ext;
   GeglRectangle r, hb, cr;
+  int nch;
   float *m = NULL, *img = NULL;
   int x0, y0, x1, y1, x, y;
   gsize n, i, n_hole = 0;
@@ -118,6 +183,9 @@ dream_pixels_inpaint (GeglBuffer *src,
   g_return_val_if_fail (bounds && args && pixels && mask, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+  if (args->generate)    /* SD works on colour; alpha is kept as it is */
+    grey = FALSE, alpha = TRUE;
+  nch = (grey ? 1 : 3) + (alpha ? 1 : 0);
   ext = gegl_buffer_get_extent (src);
   if (args->context < 0 || args->n_threads < 0)
     {
@@ -165,8 +233,9 @@ dream_pixels_inpaint (GeglBuffer *src,
   n_hole = 0;
   hb = (GeglRectangle) { r.x + x0, r.y + y0, x1 - x0 + 1, y1 - y0 + 1 };
 
-  /* what the engine sees: the hole's bounds + context, or the whole layer */
-  if (args->context > 0)
+  /* what the engine sees: the hole's bounds + context, or the whole layer
+   * (diffusion crops for itself) */
+  if (args->context > 0 && !args->generate)
     {
       GeglRectangle grown = { hb.x - args->context, hb.y - args->context,
                               hb.width + 2 * args->context, hb.height + 2 * args->context };
@@ -187,7 +256,7 @@ dream_pixels_inpaint (GeglBuffer *src,
   if (n_hole == n)
     {
       g_set_error (error, DREAM_ERROR, DREAM_ERROR_INVALID_ARGUMENT,
-                   args->context > 0
+                   args->context > 0 && !args->generate
                    ? "The selection covers everything within the sampling width: "
                      "nothing is left to fill it from. Sample from a wider area "
                      "or from the whole image."
@@ -225,14 +294,18 @@ dream_pixels_outpaint (GeglBuffer *src,
                        GeglBuffer **pixels, GeglBuffer **mask,
                        GError **error)
 {
-  const int nch = (grey ? 1 : 3) + (alpha ? 1 : 0);
   dream_image big = { 0 }, bigmask = { 0 };
   float *img;
   gboolean ok = FALSE;
+  int nch;
 
   g_return_val_if_fail (GEGL_IS_BUFFER (src), FALSE);
   g_return_val_if_fail (canvas && args && pixels && mask, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (args->generate)    /* SD works on colour; alpha is kept as it is */
+    grey = FALSE, alpha = TRUE;
+  nch = (grey ? 1 : 3) + (alpha ? 1 : 0);
 
   if (left < 0 || right < 0 || top < 0 || bottom < 0 || feather < 0
       || args->context < 0 || args->n_threads < 0)

@@ -22,10 +22,24 @@
 #include <gegl.h>
 #include "dream.h"
 
+/* Generation with Stable Diffusion instead of the content-aware fill:
+ * dream_inpaint() on the layer (RGB; alpha kept as it was), the hole
+ * regenerated whole (the feather is left to the layer mask). */
 typedef struct {
-  int context;                  /* sample within this many pixels of the
-                                   hole's bounds; 0 = the whole layer */
-  guint64 seed;                 /* PatchMatch's seed */
+  const char *model;            /* path of an SD checkpoint (inpainting or not) */
+  const char *prompt;           /* may be NULL */
+  const char *negative_prompt;  /* may be NULL */
+  int steps;                    /* 1..1000 */
+  double cfg_scale;             /* 0..100 */
+  double strength;              /* 0..1; 1 = from noise */
+} dream_pixels_generate_args;
+
+typedef struct {
+  const dream_pixels_generate_args *generate;  /* NULL = content-aware fill */
+  int context;                  /* content-aware: sample within this many
+                                   pixels of the hole's bounds; 0 = the
+                                   whole layer */
+  guint64 seed;                 /* PatchMatch's or the diffusion's seed */
   int n_threads;                /* 0 = all cores */
   dream_progress_func progress; /* may be NULL; FALSE cancels */
   gpointer progress_user;
@@ -47,9 +61,13 @@ typedef struct {
  * `dream inpaint --context N` sees the whole image. *pixels and *mask get
  * the extent of the hole's bounds (layer coordinates).
  *
+ * With args->generate the whole layer goes to dream_inpaint(), which
+ * crops the hole's bounds plus a margin and works at the model's size;
+ * *pixels is then R'G'B'A float whatever the layer's kind.
+ *
  * Errors (FALSE, nothing allocated): an empty selection over the layer,
  * a selection covering the whole layer (or the whole context), too little
- * to sample from, out of memory, DREAM_ERROR_CANCELLED. */
+ * to sample from, a bad model, out of memory, DREAM_ERROR_CANCELLED. */
 gboolean dream_pixels_inpaint (GeglBuffer *src,
                                GeglBuffer *sel, int sel_dx, int sel_dy,
                                const GeglRectangle *bounds,

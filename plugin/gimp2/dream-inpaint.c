@@ -6,8 +6,8 @@
  *     strength)
  * plug-in-dream-outpaint (run-mode, image, drawable, left, right, top,
  *     bottom, feather, then the same as above from mode on)
- *   mode         INT32  0 content-aware fill; 1 generate (Stable Diffusion
- *                       with a prompt: not in this build yet, refused)
+ *   mode         INT32  0 content-aware fill; 1 generate with a Stable
+ *                       Diffusion checkpoint (`model`) from `prompt`
  *   sample-from  INT32  0 around the area (within `context` pixels), 1 the
  *                       whole layer
  *   context      INT32  8..8192 sampling width
@@ -68,7 +68,8 @@ dream_gimp2_inpaint_query (void)
                           "bounds, with a layer mask made from the selection "
                           "(feather kept); the active layer is not changed. Needs a "
                           "selection that covers part, not all, of the layer. "
-                          "Mode 1 (generate) is not available in this build yet.",
+                          "Mode 1 (generate) paints it with a Stable Diffusion "
+                          "checkpoint (model) from the prompt instead.",
                           "Dreamlayer developers", "Dreamlayer developers", "2026",
                           "_Inpaint Selection…", "RGB*, GRAY*", GIMP_PLUGIN,
                           G_N_ELEMENTS (inpaint_args), G_N_ELEMENTS (return_vals),
@@ -104,8 +105,8 @@ dream_gimp2_outpaint_query (void)
                           "canvas-sized layer above the active one with a layer "
                           "mask over the new area and the blend band; existing "
                           "layers keep their pixels and size (they move with the "
-                          "canvas). Mode 1 (generate) is not available in this "
-                          "build yet.",
+                          "canvas). Mode 1 (generate) paints the new area with a "
+                          "Stable Diffusion checkpoint (model) from the prompt.",
                           "Dreamlayer developers", "Dreamlayer developers", "2026",
                           "_Extend Canvas…", "RGB*, GRAY*", GIMP_PLUGIN,
                           G_N_ELEMENTS (outpaint_args), G_N_ELEMENTS (return_vals),
@@ -168,13 +169,43 @@ read_fill_args (const GimpParam *param, int i, DreamGimp2InpaintVals *v, gchar *
   return TRUE;
 }
 
-/* "mode=content-aware sample=around context=64 seed=0" (as GIMP 3) */
+/* "mode=content-aware sample=around context=64 seed=0" or
+ * "mode=generate seed=… prompt="…" …" (as GIMP 3) */
 static gchar *
 fill_settings_text (const DreamGimp2InpaintVals *v)
 {
   int context = v->whole ? 0 : v->context;
-  return g_strdup_printf ("mode=content-aware sample=%s context=%d seed=%d",
-                          context ? "around" : "whole", context, v->seed);
+  gchar cfg[G_ASCII_DTOSTR_BUF_SIZE], st[G_ASCII_DTOSTR_BUF_SIZE];
+  gchar *pe, *ne, *t;
+
+  if (v->mode != 1)
+    return g_strdup_printf ("mode=content-aware sample=%s context=%d seed=%d",
+                            context ? "around" : "whole", context, v->seed);
+  g_ascii_formatd (cfg, sizeof cfg, "%g", v->cfg_scale);
+  g_ascii_formatd (st, sizeof st, "%g", v->strength);
+  pe = g_strescape (v->prompt, NULL);
+  ne = g_strescape (v->negative, NULL);
+  t = g_strdup_printf ("mode=generate seed=%d steps=%d cfg=%s strength=%s model=%s "
+                       "prompt=\"%s\" negative=\"%s\"", v->seed, v->steps, cfg, st,
+                       v->model, pe, ne);
+  g_free (pe);
+  g_free (ne);
+  return t;
+}
+
+/* "Inpainted (content-aware)" / "Inpainted “a red boat” seed 7" (as GIMP 3) */
+static gchar *
+fill_layer_name (const char *what, const DreamGimp2InpaintVals *v)
+{
+  glong n = g_utf8_strlen (v->prompt, -1);
+  gchar *p, *name;
+
+  if (v->mode != 1)
+    return g_strdup_printf ("%s (content-aware)", what);
+  p = g_utf8_substring (v->prompt, 0, MIN (40, n));
+  name = g_strdup_printf ("%s “%s%s” seed %d", what, p, n > 40 ? "…" : "", v->seed);
+  g_free (p);
+  return name;
 }
 
 /* The new layer above `drawable` at x, y, holding `pixels`, with `mask`
@@ -222,22 +253,24 @@ fill_to_new_layer (gboolean extend, gint32 image, gint32 drawable,
   gboolean grey = gimp_drawable_is_gray (drawable);
   gboolean alpha = gimp_drawable_has_alpha (drawable);
   dream_pixels_fill_args args = { 0 };
+  dream_pixels_generate_args gen = { 0 };
   GeglBuffer *src, *pixels = NULL, *mask = NULL;
   gdouble progress = -1.0;
   gint ox = 0, oy = 0, iw, ih;
   gint32 layer;
-  gchar *stext, *settings;
+  gchar *stext, *settings, *lname;
   gboolean ok;
 
   if (v->mode == 1)
     {
-      g_set_error (error, DREAM_ERROR, DREAM_ERROR_INVALID_ARGUMENT,
-                   "%s: generating from a prompt needs the engine's Stable "
-                   "Diffusion inpainting, which this build of Dreamlayer does "
-                   "not have yet. Use the content-aware fill.", title);
-      return -1;
+      gen.model = v->model;
+      gen.prompt = v->prompt;
+      gen.negative_prompt = v->negative;
+      gen.steps = v->steps;
+      gen.cfg_scale = v->cfg_scale;
+      gen.strength = v->strength;
+      args.generate = &gen;
     }
-
   args.context = v->whole ? 0 : v->context;
   args.seed = (guint64) v->seed;
   args.n_threads = 0;
@@ -287,14 +320,16 @@ fill_to_new_layer (gboolean extend, gint32 image, gint32 drawable,
                                   v->left, v->right, v->top, v->bottom, v->feather, stext);
       gimp_image_resize (image, iw + v->left + v->right, ih + v->top + v->bottom,
                          v->left, v->top);
-      layer = add_result_layer (image, drawable, "Extended (content-aware)", settings,
+      lname = fill_layer_name ("Extended", v);
+      layer = add_result_layer (image, drawable, lname, settings,
                                 pixels, mask, grey, 0, 0);
     }
   else
     {
       const GeglRectangle *r = gegl_buffer_get_extent (pixels);
       settings = g_strconcat ("inpaint ", stext, NULL);
-      layer = add_result_layer (image, drawable, "Inpainted (content-aware)", settings,
+      lname = fill_layer_name ("Inpainted", v);
+      layer = add_result_layer (image, drawable, lname, settings,
                                 pixels, mask, grey, ox + r->x, oy + r->y);
     }
   gimp_image_undo_group_end (image);
@@ -304,6 +339,7 @@ fill_to_new_layer (gboolean extend, gint32 image, gint32 drawable,
   g_object_unref (mask);
   g_free (stext);
   g_free (settings);
+  g_free (lname);
   return layer;
 }
 

@@ -21,9 +21,10 @@
  * it succeeded is the image changed (canvas, layer, mask, parasite) in one
  * undo group. A cancel or an error leaves the image as it was.
  *
- * mode "generate" (a Stable Diffusion model and a prompt) is accepted as
- * an argument but refused with a clear message: the engine's SD
- * inpainting is not in this build yet.
+ * mode "generate" fills with a Stable Diffusion checkpoint (`model`, an
+ * inpainting one or an ordinary one) and a prompt instead (libdream's
+ * dream_inpaint: the selection's bounds plus a margin, worked at the
+ * model's size and scaled back), same layer and mask.
  */
 #include <string.h>
 
@@ -116,8 +117,10 @@ dream_gimp3_inpaint_new (GimpPlugIn *plug_in)
     "active layer is not changed. sample-from \"around\" samples within "
     "`context` pixels of the selection, \"whole\" from the whole layer. "
     "Needs a selection that covers part, not all, of the layer. Mode "
-    "\"generate\" (Stable Diffusion with a prompt) is not available in "
-    "this build yet.",
+    "\"generate\" paints the selection with a Stable Diffusion checkpoint "
+    "(`model`: an inpainting one or an ordinary one) from `prompt`: the "
+    "selection's bounds plus a margin are worked at the model's size and "
+    "blended back with the selection's feather.",
     INPAINT_PROC);
   gimp_procedure_set_attribution (procedure, "Dreamlayer developers",
                                   "Dreamlayer developers", "2026");
@@ -146,7 +149,8 @@ dream_gimp3_outpaint_new (GimpPlugIn *plug_in)
     "mask over the new area and the blend band; every existing layer keeps "
     "its pixels and size (layers move with the canvas). The active layer "
     "is read over the old canvas (what it does not cover counts as "
-    "transparent). Mode \"generate\" is not available in this build yet.",
+    "transparent). Mode \"generate\" paints the new area with a Stable "
+    "Diffusion checkpoint (`model`) from `prompt` instead.",
     OUTPAINT_PROC);
   gimp_procedure_set_attribution (procedure, "Dreamlayer developers",
                                   "Dreamlayer developers", "2026");
@@ -210,16 +214,36 @@ model_file_to_arg (GimpProcedureConfig *config)
     }
 }
 
-/* NULL when the settings can be run, else why not. */
-static GError *
-fill_settings_problem (const char *title, const fill_settings *s)
+/* The generation settings of `s` into `g`; NULL for content-aware. */
+static const dream_pixels_generate_args *
+fill_settings_generate (const fill_settings *s, dream_pixels_generate_args *g)
 {
-  if (g_strcmp0 (s->mode, "generate") == 0)
-    return g_error_new (DREAM_ERROR, DREAM_ERROR_INVALID_ARGUMENT,
-                        "%s: generating from a prompt needs the engine's Stable "
-                        "Diffusion inpainting, which this build of Dreamlayer does "
-                        "not have yet. Use the content-aware fill.", title);
-  return NULL;
+  if (g_strcmp0 (s->mode, "generate") != 0)
+    return NULL;
+  g->model = s->model;
+  g->prompt = s->prompt;
+  g->negative_prompt = s->negative;
+  g->steps = s->steps;
+  g->cfg_scale = s->cfg;
+  g->strength = s->strength;
+  return g;
+}
+
+/* "Inpainted (content-aware)" / "Inpainted “a red boat” seed 7" */
+static char *
+fill_layer_name (const char *what, const fill_settings *s)
+{
+  char *p, *name;
+
+  if (g_strcmp0 (s->mode, "generate") != 0)
+    return g_strdup_printf ("%s (content-aware)", what);
+  p = g_utf8_substring (s->prompt ? s->prompt : "", 0,
+                        MIN (40, g_utf8_strlen (s->prompt ? s->prompt : "", -1)));
+  name = g_strdup_printf ("%s “%s%s” seed %d", what, p,
+                          g_utf8_strlen (s->prompt ? s->prompt : "", -1) > 40 ? "…" : "",
+                          s->seed);
+  g_free (p);
+  return name;
 }
 
 static int
@@ -228,12 +252,28 @@ fill_context (const fill_settings *s)
   return g_strcmp0 (s->sample_from, "whole") == 0 ? 0 : s->context;
 }
 
-/* " sample=around context=64 seed=0" */
+/* "mode=content-aware sample=around context=64 seed=0", or
+ * "mode=generate seed=7 steps=20 cfg=7.5 strength=1 model=… prompt="…"
+ * negative="…"" (prompts C-escaped) */
 static char *
 fill_settings_text (const fill_settings *s)
 {
-  return g_strdup_printf ("mode=content-aware sample=%s context=%d seed=%d",
-                          fill_context (s) ? "around" : "whole", fill_context (s), s->seed);
+  char cfg[G_ASCII_DTOSTR_BUF_SIZE], st[G_ASCII_DTOSTR_BUF_SIZE];
+  char *pe, *ne, *t;
+
+  if (g_strcmp0 (s->mode, "generate") != 0)
+    return g_strdup_printf ("mode=content-aware sample=%s context=%d seed=%d",
+                            fill_context (s) ? "around" : "whole", fill_context (s), s->seed);
+  g_ascii_formatd (cfg, sizeof cfg, "%g", s->cfg);
+  g_ascii_formatd (st, sizeof st, "%g", s->strength);
+  pe = g_strescape (s->prompt ? s->prompt : "", NULL);
+  ne = g_strescape (s->negative ? s->negative : "", NULL);
+  t = g_strdup_printf ("mode=generate seed=%d steps=%d cfg=%s strength=%s model=%s "
+                       "prompt=\"%s\" negative=\"%s\"", s->seed, s->steps, cfg, st,
+                       s->model ? s->model : "", pe, ne);
+  g_free (pe);
+  g_free (ne);
+  return t;
 }
 
 /* Adds `pixels` as a new layer above `drawable` at image position x, y,
@@ -308,12 +348,13 @@ inpaint_run (GimpProcedure        *procedure,
   GimpDrawable *drawable;
   fill_settings s = { 0 };
   dream_pixels_fill_args args = { 0 };
+  dream_pixels_generate_args gen = { 0 };
   dream_gimp3_progress_state rp = { 0.0, 1.0, 0.0 };
   GeglBuffer *src, *sel, *pixels = NULL, *mask = NULL;
   GimpLayer *layer;
   GimpValueArray *ret;
   int x, y, w, h, ox = 0, oy = 0;
-  char *settings, *stext;
+  char *settings, *stext, *name;
   gboolean ok;
 
   (void) run_data;
@@ -335,11 +376,6 @@ inpaint_run (GimpProcedure        *procedure,
       model_file_to_arg (config);
     }
   fill_settings_get (config, &s);
-  if ((error = fill_settings_problem (title, &s)))
-    {
-      fill_settings_clear (&s);
-      return dream_gimp3_fail (procedure, error);
-    }
 
   if (!gimp_drawable_mask_intersect (drawable, &x, &y, &w, &h) || w <= 0 || h <= 0)
     {
@@ -351,6 +387,7 @@ inpaint_run (GimpProcedure        *procedure,
 
   /* ---- the work: nothing in the image changes here ---- */
   gimp_progress_init (title);
+  args.generate = fill_settings_generate (&s, &gen);
   args.context = fill_context (&s);
   args.seed = (guint64) s.seed;
   args.n_threads = gimp_get_num_processors ();
@@ -375,10 +412,11 @@ inpaint_run (GimpProcedure        *procedure,
   /* ---- it worked: one new layer, one undo step ---- */
   stext = fill_settings_text (&s);
   settings = g_strconcat ("inpaint ", stext, NULL);
+  name = fill_layer_name ("Inpainted", &s);
   gimp_image_undo_group_start (image);
   {
     const GeglRectangle *r = gegl_buffer_get_extent (pixels);
-    layer = add_result_layer (image, drawable, "Inpainted (content-aware)", settings,
+    layer = add_result_layer (image, drawable, name, settings,
                               pixels, mask, gimp_drawable_is_gray (drawable),
                               ox + r->x, oy + r->y);
   }
@@ -392,6 +430,7 @@ inpaint_run (GimpProcedure        *procedure,
   g_object_unref (mask);
   g_free (stext);
   g_free (settings);
+  g_free (name);
   fill_settings_clear (&s);
   return ret;
 }
@@ -411,12 +450,13 @@ outpaint_run (GimpProcedure        *procedure,
   GimpDrawable *drawable;
   fill_settings s = { 0 };
   dream_pixels_fill_args args = { 0 };
+  dream_pixels_generate_args gen = { 0 };
   dream_gimp3_progress_state rp = { 0.0, 1.0, 0.0 };
   GeglBuffer *src, *pixels = NULL, *mask = NULL;
   GimpLayer *layer;
   GimpValueArray *ret;
   int left, right, top, bottom, feather, iw, ih, ox = 0, oy = 0;
-  char *settings, *stext;
+  char *settings, *stext, *name;
   gboolean ok;
 
   (void) run_data;
@@ -436,16 +476,12 @@ outpaint_run (GimpProcedure        *procedure,
   fill_settings_get (config, &s);
   g_object_get (config, "left", &left, "right", &right, "top", &top,
                 "bottom", &bottom, "feather", &feather, NULL);
-  if ((error = fill_settings_problem (title, &s)))
-    {
-      fill_settings_clear (&s);
-      return dream_gimp3_fail (procedure, error);
-    }
 
   /* ---- the work: nothing in the image changes here ---- */
   gimp_progress_init (title);
   iw = gimp_image_get_width (image);
   ih = gimp_image_get_height (image);
+  args.generate = fill_settings_generate (&s, &gen);
   args.context = fill_context (&s);
   args.seed = (guint64) s.seed;
   args.n_threads = gimp_get_num_processors ();
@@ -472,7 +508,8 @@ outpaint_run (GimpProcedure        *procedure,
                               left, right, top, bottom, feather, stext);
   gimp_image_undo_group_start (image);
   gimp_image_resize (image, iw + left + right, ih + top + bottom, left, top);
-  layer = add_result_layer (image, drawable, "Extended (content-aware)", settings,
+  name = fill_layer_name ("Extended", &s);
+  layer = add_result_layer (image, drawable, name, settings,
                             pixels, mask, gimp_drawable_is_gray (drawable), 0, 0);
   gimp_image_undo_group_end (image);
   if (run_mode != GIMP_RUN_NONINTERACTIVE)
@@ -484,6 +521,7 @@ outpaint_run (GimpProcedure        *procedure,
   g_object_unref (mask);
   g_free (stext);
   g_free (settings);
+  g_free (name);
   fill_settings_clear (&s);
   return ret;
 }

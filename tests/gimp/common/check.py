@@ -32,6 +32,8 @@ Each subcommand prints one line, "ok: ..." or "FAIL: ...", and exits 0 or 1.
       (the CLI's result, canvas size) within L where MASK is 255, and lies
       between ORIG and LAYER (placed at layer-offset) within L where MASK
       is in between (a blend of the two, in whatever space GIMP blends).
+      REF "-": where MASK is 255 COMP must equal LAYER itself (no CLI
+      reference, e.g. generation).
   check.py facts FACTS.json EXPR [--message TEXT]
       the Python expression EXPR is true with FACTS.json's keys as names
       (plus `facts` itself, re and a few builtins).
@@ -224,8 +226,11 @@ def cmd_composite(a):
     cc, _ = split(load(a.comp))
     H, W = cc.shape[:2]
     oc, _ = split(load(a.orig))
-    fc, _ = split(load(a.ref))
     lc, _ = split(load(a.layer))
+    if a.ref == "-":
+        fc = placed(lc, a.layer_offset[0], a.layer_offset[1], W, H)
+    else:
+        fc, _ = split(load(a.ref))
     m = mask_plane(a.mask)
     if fc.shape[:2] != (H, W) or m.shape != (H, W):
         fail(f"sizes differ: composite {W}x{H}, ref {fc.shape[1]}x{fc.shape[0]}, "
@@ -245,7 +250,7 @@ def cmd_composite(a):
         bad |= d > 0
     if on.any():
         d = float(np.abs(cc - fc)[on].max())
-        msgs.append(f"inside: max diff to the CLI {d:.0f} ({int(on.sum())} px)")
+        msgs.append(f"inside: max diff to the reference {d:.0f} ({int(on.sum())} px)")
         bad |= d > a.tol
     else:
         msgs.append("no fully masked pixel"); bad = True
@@ -257,7 +262,7 @@ def cmd_composite(a):
         out = int(np.count_nonzero(np.any((v < lo) | (v > hi), axis=-1)))
         dcli = float(np.abs(cc - fc)[k].max())
         msgs.append(f"feather: {out} of {int(k.sum())} px outside [original, fill] "
-                    f"(max diff to the CLI's own blend {dcli:.0f})")
+                    f"(max diff to the reference {dcli:.0f})")
         bad |= out > 0
     (fail if bad else ok)("; ".join(msgs))
 

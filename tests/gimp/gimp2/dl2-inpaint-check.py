@@ -132,10 +132,32 @@ def judge(work, logs):
 
     for name, needle in (("i3", "needs a selection"), ("i4", "covers the whole layer"),
                          ("i5", "does not cover any part"), ("i6", "indexed"),
-                         ("i7", "Stable Diffusion"), ("i8", "cancelled")):
+                         ("i9", "Stable Diffusion checkpoint"), ("i8", "cancelled")):
         t = new(name)
         t.error(needle)
         t.unchanged(work)
+
+    t = new("i7")
+    t.expect(t.fact("status") == "ok", f"generate succeeded: {t.fact('status')[:300]}")
+    t.expect(int(t.fact("layers-after", "0")) == int(t.fact("layers-before", "0")) + 1,
+             "one new layer")
+    t.expect(t.fact("new-name") == "Inpainted “a red bird” seed 7",
+             f"named 'Inpainted “a red bird” seed 7': {t.fact('new-name')}")
+    want = ('inpaint mode=generate seed=7 steps=4 cfg=7.5 strength=1 '
+            f'model={work}/sd_tiny.safetensors prompt="a red bird" negative="blurry"')
+    t.expect(t.fact("new-parasite") == want, f"parasite '{want}': {t.fact('new-parasite')}")
+    t.expect(t.fact("new-mask") == "1" and t.fact("new-offsets") == "100 60"
+             and t.fact("new-size") == "60 50",
+             f"masked layer over the selection: {t.fact('new-size')} at {t.fact('new-offsets')}")
+    if t.fact("status") == "ok":
+        t.check("same", f"{work}/i7-orig.png", f"{work}/photo.png")
+        t.check("composite", f"{work}/i7-comp.png", f"{work}/photo.png", "-",
+                f"{work}/i7-layer.png", "--mask", f"{work}/i7-selection.png",
+                "--layer-offset", 100, 60, "--tol", 1)
+        t.check("filled", f"{work}/i7-layer.png", f"{work}/i7-comp.png",
+                "--mask", f"{work}/i7-selection.png", "--offset", 100, 60,
+                "--orig", f"{work}/photo.png", "--min-change", 3)
+        t.check("same", f"{work}/i7-layer.png", f"{work}/i7b-layer.png")
 
     t = new("o1")
     t.expect(t.fact("status") == "ok", f"procedure succeeded: {t.fact('status')[:200]}")

@@ -85,8 +85,8 @@
     (dli-facts "i2" dir img drw before (dli-inpaint img drw 0 1 64 3))))
 
 ; i3: no selection; i4: everything selected; i5: a selection beside a
-; small layer (none of it over the layer); i6: indexed; i7: generate mode
-; (not in this build). All: a clear error, the image unchanged.
+; small layer (none of it over the layer); i6: indexed. All: a clear
+; error, the image unchanged.
 (define (dli-i3 dir)
   (let* ((img (dl-load-clean (string-append dir "/photo.png")))
          (drw (car (gimp-image-get-active-layer img)))
@@ -121,13 +121,26 @@
     (gimp-image-clean-all img)
     (dli-facts "i6" dir img drw before (dli-inpaint img drw 0 0 64 0))))
 
-(define (dli-i7 dir)
+; i7: generate with the tiny test SD checkpoint (DIR/sd_tiny.safetensors,
+; made by run-inpaint.sh), twice with the same seed (i7, i7b: the same
+; pixels); i9: generate without a model → error, unchanged.
+(define (dli-generate img drw model)
+  (dl-try (lambda ()
+            (plug-in-dream-inpaint RUN-NONINTERACTIVE img drw 1 0 64 7
+                                   "a red bird" "blurry" model 4 7.5 1.0))))
+
+(define (dli-gen-case test dir model)
   (let* ((img (dl-load-clean (string-append dir "/photo.png")))
          (drw (car (gimp-image-get-active-layer img)))
          (before (dl-layers img)))
     (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 100 60 60 50)
+    (dli-save-selection img (string-append dir "/" test "-selection.png"))
     (gimp-image-clean-all img)
-    (dli-facts "i7" dir img drw before (dli-inpaint img drw 1 0 64 0))))
+    (dli-facts test dir img drw before (dli-generate img drw model))))
+
+(define (dli-i7 dir) (dli-gen-case "i7" dir (string-append dir "/sd_tiny.safetensors")))
+(define (dli-i7b dir) (dli-gen-case "i7b" dir (string-append dir "/sd_tiny.safetensors")))
+(define (dli-i9 dir) (dli-gen-case "i9" dir ""))
 
 ; i8 (with DREAM_TEST_CANCEL_AT): a cancelled inpaint.
 (define (dli-i8 dir)

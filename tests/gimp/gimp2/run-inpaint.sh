@@ -9,14 +9,18 @@
 #   i1  rectangle, sampled around it (64 px)   = dream inpaint --context 64
 #   i2  feathered ellipse, whole image, seed 3 = dream inpaint --seed 3
 #   o1  32 px left + top, blend 16             = dream outpaint --left 32 --top 32
+#   i7  generate with the tiny SD checkpoint (tests/data/sd_tiny), twice:
+#       the same pixels; outside the selection the picture is unchanged
 # and the rest are the errors (no / full / off-layer selection, indexed,
-# generate mode, nothing to extend) and cancels (DREAM_TEST_CANCEL_AT).
+# generate without a model, nothing to extend) and cancels
+# (DREAM_TEST_CANCEL_AT).
 echo "-- Inpaint Selection / Extend Canvas (GIMP 2.10)"
 IHERE="$SRC/tests/gimp/gimp2"
 cp "$SRC/tests/data/gimp/kodim23-crop.png" "$D/photo.png"
+gzip -dc "$SRC/tests/data/sd_tiny.safetensors.gz" >"$D/sd_tiny.safetensors"   # tiny SD 1.x
 run_gimp "$WORK/inpaint.log" \
   "(dli-i1 \"$D\")" "(dli-i2 \"$D\")" "(dli-i3 \"$D\")" "(dli-i4 \"$D\")" \
-  "(dli-i5 \"$D\")" "(dli-i6 \"$D\")" "(dli-i7 \"$D\")" \
+  "(dli-i5 \"$D\")" "(dli-i6 \"$D\")" "(dli-i7 \"$D\")" "(dli-i7b \"$D\")" "(dli-i9 \"$D\")" \
   "(dli-o1 \"$D\")" "(dli-o2 \"$D\")"
 export DREAM_TEST_CANCEL_AT=0.3     # test hook in plugin/dream-pixels.c
 run_gimp "$WORK/inpaint-cancel.log" "(dli-i8 \"$D\")" "(dli-o3 \"$D\")"

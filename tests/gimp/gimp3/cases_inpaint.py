@@ -88,8 +88,30 @@ def case_inpaint_all():
     inpaint_case(lambda img: Gimp.Selection.all(img))
 
 
+GEN = {"mode": "generate", "prompt": "a red bird", "negative-prompt": "blurry",
+       "seed": 7, "steps": 4, "cfg-scale": 7.5, "strength": 1.0}
+
+
 def case_inpaint_generate():
-    inpaint_case(_rect, **{"mode": "generate", "prompt": "a bird"})
+    # the tiny SD checkpoint of tests/data, unpacked by run-inpaint.sh; the
+    # same run twice in one image: the second result must be the same
+    inpaint_case(_rect, model=os.environ["DREAM_SD_TINY"], **GEN)
+    img = Gimp.get_images()[0]
+    src = [l for l in img.get_layers() if l.get_name() == "Background"][0]
+    call(INPAINT, img, [src], model=os.environ["DREAM_SD_TINY"], **GEN)
+    again = [l for l in img.get_layers() if l.get_id() not in {x["id"] for x in facts["after"]}]
+    facts["again"] = [describe(l) for l in again]
+    if again:
+        export(again[0], "result-again.png")
+
+
+def case_inpaint_generate_nomodel():
+    inpaint_case(_rect, model="", **GEN)
+
+
+def case_outpaint_generate():
+    outpaint_case(model=os.environ["DREAM_SD_TINY"],
+                  **{"left": 0, "right": 48, "top": 0, "bottom": 0, "feather": 16, **GEN})
 
 
 def case_inpaint_cancel():

@@ -8,10 +8,13 @@
 # image's composite equals the original where it is empty, and lies
 # between the original and the fill in the feather.
 ALL_CASES+=(inpaint-rect inpaint-feather inpaint-none inpaint-all inpaint-off-layer
-            inpaint-indexed inpaint-generate inpaint-cancel
+            inpaint-indexed inpaint-generate inpaint-generate-nomodel outpaint-generate
+            inpaint-cancel
             outpaint outpaint-nothing outpaint-cancel inpaint-gui)
 
 PHOTO="$DATA/kodim23-crop.png"
+SD_TINY="$OUT/sd_tiny.safetensors"    # tiny random SD 1.x checkpoint (tests/data)
+gzip -dc "$SRC/tests/data/sd_tiny.safetensors.gz" >"$SD_TINY" || say "note: no sd_tiny"
 
 inpaint_unchanged() { # the image as it was: layers, size, pixels, not dirty
   facts 'len(new) == 0 and [l["id"] for l in after] == [l["id"] for l in before]' \
@@ -86,10 +89,37 @@ case_inpaint_indexed() {
 }
 
 case_inpaint_generate() {
-  run_case inpaint-generate || return
-  facts 'status == "EXECUTION_ERROR" and "Stable Diffusion" in (error or "")' \
-    --message "generate mode: clear error (not in this build)"
+  run_case inpaint-generate DREAM_SD_TINY="$SD_TINY" || return
+  facts 'status == "SUCCESS" and len(new) == 1 and result_is_new and has_mask' \
+    --message "one new layer with a layer mask"
+  facts 'new[0]["name"] == "Inpainted “a red bird” seed 7"' --message "named 'Inpainted “a red bird” seed 7'"
+  facts "new[0][\"parasite\"] == 'inpaint mode=generate seed=7 steps=4 cfg=7.5 strength=1 model=$SD_TINY prompt=\"a red bird\" negative=\"blurry\"'" \
+    --message "settings parasite with prompt, seed and model"
+  facts '[new[0]["x"], new[0]["y"], new[0]["w"], new[0]["h"]] == sel_bounds' \
+    --message "layer = the selection's bounds"
+  facts 'len(again) == 1' --message "the same run again: one more layer"
+  chk same src-before.png src-after.png
+  chk same src-before.png "$PHOTO"
+  chk same result0.png result-again.png
+  chk composite comp.png "$PHOTO" - result0.png --mask selection.png --layer-offset 100 60 --tol 1
+  chk filled result0.png comp.png --mask selection.png --offset 100 60 --orig "$PHOTO" --min-change 3
+}
+
+case_inpaint_generate_nomodel() {
+  run_case inpaint-generate-nomodel || return
+  facts 'status == "EXECUTION_ERROR" and "Stable Diffusion checkpoint" in (error or "")' \
+    --message "generate without a model: clear error"
   inpaint_unchanged
+}
+
+case_outpaint_generate() {
+  run_case outpaint-generate DREAM_SD_TINY="$SD_TINY" || return
+  facts 'status == "SUCCESS" and len(new) == 1 and has_mask' --message "one new layer with a layer mask"
+  facts 'size_after == [304, 192] and (new[0]["w"], new[0]["h"]) == (304, 192)' \
+    --message "canvas and layer 256x192 -> 304x192"
+  facts 'new[0]["name"] == "Extended “a red bird” seed 7"' --message "named 'Extended “a red bird” seed 7'"
+  chk same src-before.png src-after.png
+  chk composite comp.png "$PHOTO" - result0.png --mask mask0.png --tol 1
 }
 
 case_inpaint_cancel() {
