@@ -46,6 +46,8 @@ enum {
   BAND = 16,             /* rows of target centres per PatchMatch task */
   DEFAULT_PATCH = 9,
   BEST_LEVELS = 2,       /* the finest levels vote by the best patch */
+  SEARCH_FINE = 32,      /* random search radius below the coarsest level:
+                            the upsampled field is already about right */
   MAX_LEVELS = 10,
   SAMPLE_SIGMA = 4096,   /* targets sampled for the σ² percentile */
   N_FEAT = 2,            /* texture features appended to the colours */
@@ -576,6 +578,10 @@ level_max_dist (const level *L)
   return m;
 }
 
+/* four floats in a vector register (GCC/Clang vector extension; SSE on
+ * x86-64, NEON on arm64) */
+typedef float v4sf __attribute__ ((vector_size (16)));
+
 /* Sum of squared differences between the target patch at (tx, ty) and the
  * source patch at (sx, sy), over the target's in-bounds part; stops early
  * once it passes `best`. */
@@ -591,8 +597,19 @@ patch_ssd (const level *L, int r, int tx, int ty, int sx, int sy, float best)
     {
       const float *t = L->img + ((size_t) (ty + dy) * w + tx + x0) * c;
       const float *s = L->img + ((size_t) (sy + dy) * w + sx + x0) * c;
-      float row = 0.0f;
-      for (int i = 0; i < n; i++)
+      v4sf a0 = { 0 }, a1 = { 0 };
+      int i = 0;
+      for (; i + 8 <= n; i += 8)
+        {
+          v4sf p0, p1, q0, q1;
+          memcpy (&p0, t + i, sizeof p0); memcpy (&q0, s + i, sizeof q0);
+          memcpy (&p1, t + i + 4, sizeof p1); memcpy (&q1, s + i + 4, sizeof q1);
+          p0 -= q0; p1 -= q1;
+          a0 += p0 * p0; a1 += p1 * p1;
+        }
+      a0 += a1;
+      float row = a0[0] + a0[1] + a0[2] + a0[3];
+      for (; i < n; i++)
         {
           float d = t[i] - s[i];
           row += d * d;
@@ -611,6 +628,7 @@ typedef struct {
   int iter;          /* PatchMatch iteration: odd ones scan backwards */
   float inv_2sigma2; /* voting */
   int best;          /* vote: take the best covering patch's pixel */
+  int search;        /* random search's first radius */
 } pm_ctx;
 
 static guint64
@@ -657,7 +675,7 @@ pm_task (void *data, int band, int thread)
   guint64 rng = band_seed (ctx->seed, band);
   const int ya = band * BAND, yb = MIN (h, (band + 1) * BAND);
   const int dir = (ctx->iter & 1) ? -1 : 1;
-  const int max_r = MAX (w, h);
+  const int max_r = ctx->search;
 
   for (int yy = 0; yy < yb - ya; yy++)
     {
@@ -757,7 +775,7 @@ vote_task (void *data, int band, int thread)
         if (!L->hole[p])
           continue;
         float acc[MAX_CH] = { 0 }, wsum = 0.0f;
-        float ref = log_alpha * L->dist[p];
+        float ref = log_alpha * L->dist[p], best_lw = -G_MAXFLOAT;
         for (int dy = -r; dy <= r; dy++)
           {
             int ty = y - dy;
@@ -771,17 +789,18 @@ vote_task (void *data, int band, int thread)
                 size_t t = (size_t) ty * w + tx;
                 int s = L->nnf[t];      /* every t here is a target */
                 const float *v = L->img + ((size_t) s + (ptrdiff_t) dy * w + dx) * c;
-                float wt = expf (L->logw[t] + ref);
                 if (ctx->best)
                   {
-                    if (wt > wsum)
+                    if (L->logw[t] > best_lw)
                       {
                         for (int k = 0; k < c; k++)
                           acc[k] = v[k];
-                        wsum = wt;
+                        best_lw = L->logw[t];
+                        wsum = 1.0f;
                       }
                     continue;
                   }
+                float wt = expf (L->logw[t] + ref);
                 for (int k = 0; k < c; k++)
                   acc[k] += wt * v[k];
                 wsum += wt;
@@ -853,7 +872,7 @@ seam_correct (level *L, int r, int c, int best, GError **error)
             || !((x > 0 && L->hole[p - 1]) || (x < w - 1 && L->hole[p + 1])
                  || (y > 0 && L->hole[p - w]) || (y < h - 1 && L->hole[p + w])))
           continue;
-        float acc[MAX_CH] = { 0 }, wsum = 0.0f;
+        float acc[MAX_CH] = { 0 }, wsum = 0.0f, best_lw = -G_MAXFLOAT;
         for (int dy = -r; dy <= r; dy++)
           for (int dx = -r; dx <= r; dx++)
             {
@@ -864,17 +883,18 @@ seam_correct (level *L, int r, int c, int best, GError **error)
               if (!L->tgt[t])
                 continue;
               const float *v = L->img + ((size_t) L->nnf[t] + (ptrdiff_t) dy * w + dx) * c2;
-              float wt = expf (L->logw[t] + log_alpha * L->dist[p]);
               if (best)
                 {
-                  if (wt > wsum)
+                  if (L->logw[t] > best_lw)
                     {
                       for (int k = 0; k < c; k++)
                         acc[k] = v[k];
-                      wsum = wt;
+                      best_lw = L->logw[t];
+                      wsum = 1.0f;
                     }
                   continue;
                 }
+              float wt = expf (L->logw[t] + log_alpha * L->dist[p]);
               for (int k = 0; k < c; k++)
                 acc[k] += wt * v[k];
               wsum += wt;
@@ -936,7 +956,7 @@ dream_fill_default_params (void)
 static int
 em_rounds (int lev, int n_levels)
 {
-  return lev == n_levels - 1 ? 6 : 4;
+  return lev == n_levels - 1 ? 6 : lev == 0 ? 2 : 4;
 }
 enum { PM_ITERS = 2 };
 
@@ -1043,7 +1063,9 @@ dream_fill (const dream_image *image, const dream_image *mask,
     {
       level *L = &levels[l];
       int n_bands = (L->h + BAND - 1) / BAND;
-      pm_ctx ctx = { .L = L, .r = r };
+      pm_ctx ctx = { .L = L, .r = r, .search = MAX (L->w, L->h) };
+      if (l < n_levels - 1)
+        ctx.search = MIN (ctx.search, SEARCH_FINE);
       if (l == n_levels - 1)
         {
           if (!harmonic_fill (L->img, L->hole, L->w, L->h, c2, 100, 0, error))
