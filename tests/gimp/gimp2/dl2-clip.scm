@@ -107,3 +107,34 @@
     (dl-fact "clip7" "status" (dl-status r))
     (when (eq? (car r) 'ok) (dl-fact "clip7" "caption" (cadr r)))
     (dlc-score-facts "clip7s" (dlc-score img drw "a green star\na red circle" model))))
+
+; ---- the dialogs, driven by dl2clipgui.py through the Script-Fu server ----
+; open: display the image; one non-interactive run of each procedure with
+; the test model makes it the dialogs' last-used model; the facts of those
+; runs are the reference for the interactive ones.
+(define (dl-clipgui-open dir model)
+  (let* ((drw (dl-gui-open (string-append dir "/clean.png")))
+         (r (dlc-score dl-gui-img drw "a horse\na fancy fish" model))
+         (d (dl-try (lambda () (plug-in-dream-describe RUN-NONINTERACTIVE dl-gui-img drw model "")))))
+    (gimp-image-clean-all dl-gui-img)
+    (string-append
+      (dl-fact-line "clipgui" "batch-ranking" (if (eq? (car r) 'ok) (dlc-oneline (cadr r)) (dl-status r)))
+      (dl-fact-line "clipgui" "batch-caption" (if (eq? (car d) 'ok) (cadr d) (dl-status d))))))
+
+(define (dl-clipgui-score)
+  (let* ((drw (car (gimp-image-get-active-layer dl-gui-img)))
+         (r (dl-try (lambda () (plug-in-dream-clip-score RUN-INTERACTIVE dl-gui-img drw "" "")))))
+    (string-append
+      (dl-fact-line "clipgui" "score-status" (dl-status r))
+      (dl-fact-line "clipgui" "ranking" (if (eq? (car r) 'ok) (dlc-oneline (cadr r)) ""))
+      (dl-fact-line "clipgui" "score-layers" (dl-layers dl-gui-img))
+      (dl-fact-line "clipgui" "score-dirty" (dl-dirty dl-gui-img)))))
+
+(define (dl-clipgui-describe)
+  (let* ((drw (car (gimp-image-get-active-layer dl-gui-img)))
+         (r (dl-try (lambda () (plug-in-dream-describe RUN-INTERACTIVE dl-gui-img drw "" "")))))
+    (string-append
+      (dl-fact-line "clipgui" "describe-status" (dl-status r))
+      (dl-fact-line "clipgui" "caption" (if (eq? (car r) 'ok) (cadr r) ""))
+      (dl-fact-line "clipgui" "describe-layers" (dl-layers dl-gui-img))
+      (dl-fact-line "clipgui" "describe-dirty" (dl-dirty dl-gui-img)))))
