@@ -10,10 +10,13 @@
  *   - bad input and cancel give the right error and leave `out` alone.
  */
 #include "dream.h"
+#include "imageio.h"
 #include "tasks/fill.h"
 
+#include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
+#include <sys/wait.h>
 
 static float *
 periodic_texture (int w, int h, int c, int px, int py, guint32 seed)
@@ -374,6 +377,99 @@ test_canvas_extend (void)
   g_free (img);
 }
 
+static int
+run_dream (const char *const *args, char **err_out)
+{
+  const char *exe = g_getenv ("DREAM_EXE");
+  GPtrArray *argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) exe);
+  for (int i = 0; args[i]; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  int status = -1;
+  GError *error = NULL;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_STDOUT_TO_DEV_NULL,
+                               NULL, NULL, NULL, err_out, &status, &error));
+  g_assert_no_error (error);
+  g_ptr_array_free (argv, TRUE);
+  return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+/* `dream inpaint` and `dream outpaint` on 16-bit PNGs: black mask pixels
+ * come back bit for bit, the result keeps 16 bits; an empty mask, a mask
+ * of the wrong size give exit 1 and a clear message, and write nothing. */
+static void
+test_cli (void)
+{
+  if (!g_getenv ("DREAM_EXE"))
+    {
+      g_test_skip ("DREAM_EXE not set (run through meson test)");
+      return;
+    }
+  const int w = 64, h = 48, c = 3;
+  char *dir = g_dir_make_tmp ("dream-fill-XXXXXX", NULL);
+  char *in = g_build_filename (dir, "in.png", NULL), *mk = g_build_filename (dir, "mask.png", NULL);
+  char *em = g_build_filename (dir, "empty.png", NULL), *out = g_build_filename (dir, "out.png", NULL);
+  char *op = g_build_filename (dir, "outp.png", NULL);
+  float *img = periodic_texture (w, h, c, 7, 5, 8);
+  float *mask = rect_mask (w, h, 20, 15, 16, 12, 1.0f);
+  for (int x = 18; x < 38; x++)
+    mask[14 * w + x] = 0.5f;                  /* a grey (feathered) row */
+  float *zero = g_new0 (float, (size_t) w * h);
+  GError *error = NULL;
+  dream_file_image fi = { img, w, h, c, 16 }, fm = { mask, w, h, 1, 8 }, fe = { zero, w, h, 1, 8 };
+  g_assert_true (dream_file_image_save_png (in, &fi, 16, &error));
+  g_assert_true (dream_file_image_save_png (mk, &fm, 8, &error));
+  g_assert_true (dream_file_image_save_png (em, &fe, 8, &error));
+  dream_file_image a = { 0 }, b = { 0 };
+  g_assert_true (dream_file_image_load (in, &a, &error));
+
+  const char *args[] = { "inpaint", "-q", "--mask", mk, in, out, NULL };
+  char *err = NULL;
+  g_assert_cmpint (run_dream (args, &err), ==, 0);
+  g_free (err);
+  g_assert_true (dream_file_image_load (out, &b, &error));
+  g_assert_cmpint (b.bit_depth, ==, 16);
+  double mae = 0.0;
+  size_t n = 0;
+  for (size_t i = 0; i < (size_t) w * h; i++)
+    if (mask[i] == 0.0f)
+      g_assert_cmpmem (a.data + i * c, sizeof (float) * c, b.data + i * c, sizeof (float) * c);
+    else if (mask[i] == 1.0f)
+      for (int k = 0; k < c; k++, n++)
+        mae += fabs (b.data[i * c + k] - a.data[i * c + k]);
+  g_assert_cmpfloat (mae / n, <, 0.02);          /* the texture came back */
+  dream_file_image_clear (&b);
+
+  const char *args2[] = { "outpaint", "-q", "--right", "10", "--top", "4", in, op, NULL };
+  g_assert_cmpint (run_dream (args2, NULL), ==, 0);
+  g_assert_true (dream_file_image_load (op, &b, &error));
+  g_assert_cmpint (b.width, ==, w + 10);
+  g_assert_cmpint (b.height, ==, h + 4);
+  /* far from the new sides the old pixels are kept exactly */
+  for (int y = 0; y < h - 16; y++)
+    for (int x = 0; x < w - 16; x++)
+      g_assert_cmpmem (b.data + ((size_t) (y + 4 + 16) * (w + 10) + x) * c, sizeof (float) * c,
+                       a.data + ((size_t) (y + 16) * w + x) * c, sizeof (float) * c);
+  dream_file_image_clear (&b);
+
+  g_remove (out);
+  const char *args3[] = { "inpaint", "-q", "--mask", em, in, out, NULL };
+  g_assert_cmpint (run_dream (args3, &err), ==, 1);
+  g_assert_nonnull (strstr (err, "nothing to fill"));
+  g_free (err);
+  const char *args4[] = { "inpaint", "-q", "--mask", op, in, out, NULL };   /* wrong size */
+  g_assert_cmpint (run_dream (args4, &err), ==, 1);
+  g_assert_nonnull (strstr (err, "the mask is"));
+  g_free (err);
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+
+  dream_file_image_clear (&a);
+  g_remove (in); g_remove (mk); g_remove (em); g_remove (op); g_rmdir (dir);
+  g_free (in); g_free (mk); g_free (em); g_free (out); g_free (op); g_free (dir);
+  g_free (img); g_free (mask); g_free (zero);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -384,5 +480,6 @@ main (int argc, char **argv)
   g_test_add_func ("/fill/smooth-ramp", test_smooth_ramp);
   g_test_add_func ("/fill/errors", test_errors);
   g_test_add_func ("/fill/canvas-extend", test_canvas_extend);
+  g_test_add_func ("/fill/cli", test_cli);
   return g_test_run ();
 }
