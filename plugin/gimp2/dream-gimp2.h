@@ -36,6 +36,10 @@ void dream_gimp2_outpaint_query (void);  /* plug-in-dream-outpaint (dream-inpain
 /* runs either of the two, by name */
 void dream_gimp2_inpaint_run (const gchar *name, gint nparams, const GimpParam *param,
                               gint *nreturn_vals, GimpParam **return_vals);
+void dream_gimp2_txt2img_query (void);   /* plug-in-dream-txt2img (dream-generate.c) */
+void dream_gimp2_img2img_query (void);   /* plug-in-dream-img2img (dream-generate.c) */
+void dream_gimp2_generate_run (const gchar *name, gint nparams, const GimpParam *param,
+                               gint *nreturn_vals, GimpParam **return_vals);
 
 void dream_gimp2_clip_score_query (void);   /* plug-in-dream-clip-score (dream-clip.c) */
 void dream_gimp2_describe_query (void);     /* plug-in-dream-describe (dream-clip.c) */

@@ -11,6 +11,7 @@
 #include "upscale-dialog.h"
 #include "inpaint-dialog.h"
 #include "clip-dialog.h"
+#include "generate-dialog.h"
 
 static const struct {
   const char *name;
@@ -23,6 +24,8 @@ static const struct {
   { DREAM_GIMP2_OUTPAINT_PROC, dream_gimp2_outpaint_query, dream_gimp2_inpaint_run },
   { DREAM_GIMP2_CLIP_SCORE_PROC, dream_gimp2_clip_score_query, dream_gimp2_clip_run },
   { DREAM_GIMP2_DESCRIBE_PROC, dream_gimp2_describe_query, dream_gimp2_clip_run },
+  { DREAM_GIMP2_TXT2IMG_PROC, dream_gimp2_txt2img_query, dream_gimp2_generate_run },
+  { DREAM_GIMP2_IMG2IMG_PROC, dream_gimp2_img2img_query, dream_gimp2_generate_run },
 };
 
 static void

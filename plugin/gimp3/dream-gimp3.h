@@ -29,6 +29,8 @@ GimpProcedure *dream_gimp3_inpaint_new (GimpPlugIn *plug_in);  /* plug-in-dream-
 GimpProcedure *dream_gimp3_outpaint_new (GimpPlugIn *plug_in); /* plug-in-dream-outpaint (inpaint.c) */
 GimpProcedure *dream_gimp3_clip_score_new (GimpPlugIn *plug_in);  /* plug-in-dream-clip-score (clip.c) */
 GimpProcedure *dream_gimp3_describe_new (GimpPlugIn *plug_in);    /* plug-in-dream-describe (clip.c) */
+GimpProcedure *dream_gimp3_txt2img_new (GimpPlugIn *plug_in);  /* plug-in-dream-txt2img (generate.c) */
+GimpProcedure *dream_gimp3_img2img_new (GimpPlugIn *plug_in);  /* plug-in-dream-img2img (generate.c) */
 
 /* ---- shared helpers (common.c) ------------------------------------------ */
 

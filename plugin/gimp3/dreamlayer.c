@@ -17,6 +17,8 @@ static const struct {
   { "plug-in-dream-outpaint", dream_gimp3_outpaint_new },
   { "plug-in-dream-clip-score", dream_gimp3_clip_score_new },
   { "plug-in-dream-describe", dream_gimp3_describe_new },
+  { "plug-in-dream-txt2img", dream_gimp3_txt2img_new },
+  { "plug-in-dream-img2img", dream_gimp3_img2img_new },
 };
 
 typedef struct _Dreamlayer      Dreamlayer;
