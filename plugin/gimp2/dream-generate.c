@@ -7,8 +7,8 @@
  *   clip-model)
  * plug-in-dream-img2img (run-mode, image, drawable, prompt, negative-prompt,
  *   model, strength, seed, steps, cfg, sampler, count)
- * both return (num-layers, layers INT32ARRAY, num-seeds, seeds INT32ARRAY):
- * the new layers top first and their seeds.
+ * both return (layer, num-layers, layers INT32ARRAY, num-seeds, seeds
+ * INT32ARRAY): the top new layer, all new layers top first, their seeds.
  *
  * Same arguments, names, placement and parasites as GIMP 3: model "" =
  * the bundled shapes-sd; width/height 0 = the image's size, rounded to
@@ -44,7 +44,11 @@
     { GIMP_PDB_STRING,   "sampler",   "\"euler\", \"euler-a\", \"ddim\", \"dpmpp-2m-karras\", \"lcm\", or \"default\"" }, \
     { GIMP_PDB_INT32,    "count",     "Number of images, 1..16" }
 
+/* The first return value is not an array count: on failure GIMP puts the
+ * error message there, and an array right behind it would read its length
+ * from the message. */
 static const GimpParamDef return_vals[] = {
+  { GIMP_PDB_LAYER,      "layer",      "The top new layer (the best one with rank-by-clip)" },
   { GIMP_PDB_INT32,      "num-layers", "Number of new layers" },
   { GIMP_PDB_INT32ARRAY, "layers",     "The new layers, top first" },
   { GIMP_PDB_INT32,      "num-seeds",  "Number of seeds" },
@@ -404,7 +408,7 @@ dream_gimp2_generate_run (const gchar      *name,
                           gint             *nreturn_vals,
                           GimpParam       **return_vals)
 {
-  static GimpParam values[5];
+  static GimpParam values[6];
   static gchar *message = NULL;
   static gint32 *layers = NULL, *seeds = NULL;
   GimpPDBStatusType status = GIMP_PDB_SUCCESS;
@@ -418,16 +422,18 @@ dream_gimp2_generate_run (const gchar      *name,
   if (generate_run (strcmp (name, DREAM_GIMP2_IMG2IMG_PROC) == 0, nparams, param,
                     &layers, &seeds, &n, &status, &message))
     {
-      *nreturn_vals = 5;
+      *nreturn_vals = 6;
       values[0].data.d_status = GIMP_PDB_SUCCESS;
-      values[1].type = GIMP_PDB_INT32;
-      values[1].data.d_int32 = n;
-      values[2].type = GIMP_PDB_INT32ARRAY;
-      values[2].data.d_int32array = layers;
-      values[3].type = GIMP_PDB_INT32;
-      values[3].data.d_int32 = n;
-      values[4].type = GIMP_PDB_INT32ARRAY;
-      values[4].data.d_int32array = seeds;
+      values[1].type = GIMP_PDB_LAYER;
+      values[1].data.d_layer = layers[0];
+      values[2].type = GIMP_PDB_INT32;
+      values[2].data.d_int32 = n;
+      values[3].type = GIMP_PDB_INT32ARRAY;
+      values[3].data.d_int32array = layers;
+      values[4].type = GIMP_PDB_INT32;
+      values[4].data.d_int32 = n;
+      values[5].type = GIMP_PDB_INT32ARRAY;
+      values[5].data.d_int32array = seeds;
       return;
     }
   values[0].data.d_status = status;
