@@ -17,8 +17,10 @@
  *   rank-by-clip   boolean: order the new layers by CLIP score, best on top,
  *                  the score in each name
  *   clip-model     string, "" = "clip" if installed, else the bundled shapes-clip
- * Returns layers (the new layers, top first) and seeds (int32 array, the
- * seed of each, same order).
+ * Returns layers (the new layers, top first), seed (the first seed: image
+ * i of the run used seed + i) and seeds (int32 array, the seed of each
+ * layer, same order as layers; GIMP 3.0's Python cannot read int32 arrays
+ * from return values, hence also `seed` and the seed in each parasite).
  * The new layers (width × height, at 0,0, never resizing the image) go on
  * top of the layer stack; each is named “prompt…” seed N and carries the
  * full settings in the "dreamlayer-settings" parasite.
@@ -97,6 +99,9 @@ add_common_tail (GimpProcedure *procedure)
   gimp_procedure_add_core_object_array_return_value (procedure, "layers", "Layers",
                                                      "The new layers, top first",
                                                      GIMP_TYPE_LAYER, G_PARAM_READWRITE);
+  gimp_procedure_add_int_return_value (procedure, "seed", "Seed",
+                                       "The first seed: image i of the run used seed + i",
+                                       0, G_MAXINT32, 0, G_PARAM_READWRITE);
   gimp_procedure_add_int32_array_return_value (procedure, "seeds", "Seeds",
                                                "The seed of each new layer, same order",
                                                G_PARAM_READWRITE);
@@ -375,7 +380,8 @@ generate_run (GimpProcedure        *procedure,
 
   ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_SUCCESS, NULL);
   GIMP_VALUES_SET_CORE_OBJECT_ARRAY (ret, 1, layers);
-  GIMP_VALUES_SET_INT32_ARRAY (ret, 2, seeds, n);
+  GIMP_VALUES_SET_INT (ret, 2, (int) a.seed);
+  GIMP_VALUES_SET_INT32_ARRAY (ret, 3, seeds, n);
   g_free (layers);
   g_free (seeds);
   goto done;

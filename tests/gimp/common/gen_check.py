@@ -7,9 +7,14 @@
     gen_check.py reproduce DREAM PNG 'SETTINGS' [INIT_PNG]
         runs the `dream` CLI with the settings of a layer's parasite and
         compares its output with PNG (max difference 1/255)
-    gen_check.py clip-order DREAM CLIP_MODEL PROMPT PNG...
-        the layers' PNGs, top first, must be in non-increasing CLIP score
-        according to `dream clip-score` (3e-4 slack for the 8-bit rounding of the PNGs)
+    gen_check.py clip-order DREAM CLIP_MODEL PROMPT FACTS.json
+        (GIMP 3, in a case's folder) the new layers, top first, are in
+        non-increasing order of the clip= score of their parasites, which
+        agree with `dream clip-score` on result0.png, result1.png, ...
+        (2e-3; order slack 3e-4 for the 8-bit rounding of the PNGs)
+    gen_check.py parasite FACTS.json INDEX KEY=VALUE...
+        (GIMP 3) new layer INDEX's parasite has these settings (kind= is
+        the first word)
 
 The settings text is shell-quoted words (plugin/dream-gen-pixels.h), read
 back with shlex — as any script would. The references are the CLI's, run
@@ -249,11 +254,39 @@ def main(argv):
         print("%s equals `dream` run with its parasite's settings (max diff %s)"
               % ("PASS" if ok else "FAIL", d))
         return 0 if ok else 1
-    if len(argv) >= 6 and argv[1] == "clip-order":
-        cli = [clip_cosine(argv[2], argv[3], p, argv[4]) for p in argv[5:]]
-        ok = all(cli[i] >= cli[i + 1] - 0.0003 for i in range(len(cli) - 1))
-        print("%s order agrees with `dream clip-score` %s" % ("PASS" if ok else "FAIL", cli))
+    if len(argv) == 6 and argv[1] == "clip-order":
+        import json
+        with open(argv[5], encoding="utf-8") as f:
+            new = json.load(f)["new"]
+        try:
+            ours = [float(parse_settings(l["parasite"])[1]["clip"]) for l in new]
+            cli = [clip_cosine(argv[2], argv[3], "result%d.png" % i, argv[4])
+                   for i in range(len(new))]
+        except Exception as e:  # noqa: BLE001
+            print("FAIL clip-order: %s" % e)
+            return 1
+        ok = (len(new) > 1 and all(ours[i] >= ours[i + 1] for i in range(len(new) - 1))
+              and all(abs(c - o) <= 0.002 for c, o in zip(cli, ours))
+              and all(cli[i] >= cli[i + 1] - 0.0003 for i in range(len(cli) - 1)))
+        print("%s layers best first by their parasite scores %s, which agree with "
+              "`dream clip-score` %s" % ("PASS" if ok else "FAIL", ours, cli))
         return 0 if ok else 1
+    if len(argv) >= 5 and argv[1] == "parasite":
+        import json
+        with open(argv[2], encoding="utf-8") as f:
+            new = json.load(f)["new"]
+        i = int(argv[3])
+        text = new[i]["parasite"] if len(new) > i and new[i]["parasite"] else ""
+        try:
+            kind, kv = parse_settings(text)
+        except (ValueError, IndexError) as e:
+            print("FAIL parasite of layer %d does not parse (%s): %r" % (i, e, text))
+            return 1
+        kv["kind"] = kind
+        bad = [w for w in argv[4:] if kv.get(w.partition("=")[0]) != w.partition("=")[2]]
+        print("%s parasite of layer %d has %s%s" % ("FAIL" if bad else "PASS", i,
+              " ".join(argv[4:]), (" — differs: %s in %r" % (bad, text)) if bad else ""))
+        return 1 if bad else 0
     print(__doc__, file=sys.stderr)
     return 2
 
