@@ -73,7 +73,7 @@ add_sampling_args (GimpProcedure *procedure)
   gimp_procedure_add_int_argument (procedure, "steps", "S_teps",
                                    "Sampling steps; 0 = the model's default",
                                    0, 1000, 0, G_PARAM_READWRITE);
-  gimp_procedure_add_double_argument (procedure, "cfg", "_Guidance scale",
+  gimp_procedure_add_double_argument (procedure, "cfg", "Gu_idance scale",
                                       "Classifier-free guidance; negative = the "
                                       "model's default", -1.0, 100.0, -1.0,
                                       G_PARAM_READWRITE);
@@ -107,7 +107,7 @@ add_common_tail (GimpProcedure *procedure)
                                                G_PARAM_READWRITE);
 
   /* settings of the dialog only */
-  gimp_procedure_add_boolean_aux_argument (procedure, "random-seed", "_Random seed",
+  gimp_procedure_add_boolean_aux_argument (procedure, "random-seed", "R_andom seed",
                                            "A new seed on every run",
                                            TRUE, G_PARAM_READWRITE);
   gimp_procedure_add_int_aux_argument (procedure, "last-seed", "Last seed",
@@ -207,7 +207,7 @@ dream_gimp3_img2img_new (GimpPlugIn *plug_in)
                                   "Dreamlayer developers", "2026");
 
   add_prompt_args (procedure);
-  gimp_procedure_add_double_argument (procedure, "strength", "St_rength",
+  gimp_procedure_add_double_argument (procedure, "strength", "Str_ength",
                                       "How much to change: 0 keeps the layer, "
                                       "1 redraws it from noise",
                                       0.0, 1.0, 0.6, G_PARAM_READWRITE);

@@ -17,14 +17,18 @@
 #include "generate-dialog.h"
 
 static GtkWidget *
-text_view (GimpProcedureDialog *dialog, const char *property)
+text_view (GimpProcedureDialog *dialog, const char *label_id, const char *label,
+           const char *property, int height)
 {
+  GtkWidget *l = gimp_procedure_dialog_get_label (dialog, label_id, label, FALSE, TRUE);
   GtkWidget *view = gimp_procedure_dialog_get_widget (dialog, property, GTK_TYPE_TEXT_VIEW);
 
+  gtk_label_set_xalign (GTK_LABEL (l), 0.0);
   if (GTK_IS_TEXT_VIEW (view))
     {
       gtk_text_view_set_wrap_mode (GTK_TEXT_VIEW (view), GTK_WRAP_WORD_CHAR);
-      gtk_widget_set_size_request (view, 360, -1);
+      gtk_widget_set_size_request (view, 400, height);
+      gtk_label_set_mnemonic_widget (GTK_LABEL (l), view);
     }
   return view;
 }
@@ -48,10 +52,8 @@ dream_generate_dialog_run (GimpProcedure       *procedure,
   d = GIMP_PROCEDURE_DIALOG (dialog);
   gimp_procedure_dialog_set_ok_label (d, img2img ? "_Reimagine" : "_Generate");
 
-  gimp_procedure_dialog_get_label (d, "prompt-label", "Prompt", FALSE, FALSE);
-  text_view (d, "prompt");
-  gimp_procedure_dialog_get_label (d, "negative-label", "Negative prompt", FALSE, FALSE);
-  text_view (d, "negative-prompt");
+  text_view (d, "prompt-label", "_Prompt", "prompt", 72);
+  text_view (d, "negative-label", "_Negative prompt", "negative-prompt", 40);
   gimp_procedure_dialog_get_widget (d, "model-file", G_TYPE_NONE);
 
   g_object_get (config, "last-seed", &last_seed, NULL);

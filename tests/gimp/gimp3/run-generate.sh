@@ -125,3 +125,30 @@ case_gen_rank() {
   gchk clip-order "$DREAM_CLI" "$DREAM_GEN_CLIP" "a red circle" facts.json
   gchk reproduce "$DREAM_CLI" result0.png "$(gen_parasite 0)"
 }
+
+case_gen_dialog() {
+  # Interactive runs in a GIMP window under Xvfb (gen_gui.py): the dialogs
+  # appear (screenshots kept in gen-dialog/), Generate adds a layer with
+  # the last-used settings, Escape in Reimagine Layer adds nothing.
+  CASE_OUT="$OUT/gen-dialog"; CASE_FAILS=()
+  mkdir -p "$CASE_OUT"
+  if ! command -v xvfb-run >/dev/null || ! command -v xdotool >/dev/null; then
+    say "    xvfb-run/xdotool missing"; CASE_FAILS+=("no-x"); return
+  fi
+  rm -rf "$PROFILE-gui"; cp -a "$PROFILE" "$PROFILE-gui"
+  # the dialog opens on the built-in model: here the tiny one plays shapes-sd
+  mkdir -p "$GEN_MODELS/as-bundled"
+  cp "$DREAM_GEN_SD" "$GEN_MODELS/as-bundled/shapes-sd.safetensors"
+  DREAM_MODELS_DIR="$GEN_MODELS/as-bundled" \
+  GIMP3_DIRECTORY="$PROFILE-gui" DREAM_GUI_LOGDIR="$CASE_OUT" \
+    timeout "$GIMP_TIMEOUT" xvfb-run -a -s "-screen 0 1280x900x24" \
+    /usr/bin/python3 "$SRC/tests/gimp/gimp3/gen_gui.py" \
+    "$UPDATA/up-in.png" "$DREAM_GEN_SD" "$CASE_OUT" >"$CASE_OUT/gimp.log" 2>&1
+  facts '"exception" not in facts and txt2img_dialog and img2img_dialog' --message "both dialogs appeared"
+  facts 'layers_batch == layers_start + 1 and layers_dialog == layers_batch + 1' \
+    --message "Generate in the dialog added one layer"
+  facts 're.fullmatch(r"\(no prompt\) seed \d+", top_name) is not None' \
+    --message "named with the dialog's (empty) prompt and a random seed"
+  facts 'layers_after_escape == layers_dialog' --message "Escape in Reimagine Layer added nothing"
+}
+ALL_CASES+=(gen-dialog)
