@@ -95,11 +95,49 @@ model_path (const char *m, GError **error)
   return dream_model_find (m, error);
 }
 
-static dream_model *
-load_sd (const char *model, GError **error)
+/* "" = the first Stable Diffusion model installed in the model folders
+ * that is not the bundled shapes-sd (a real checkpoint the user put there
+ * wins), else shapes-sd. *shown gets what the settings text names: the
+ * argument, "shapes-sd", or the path of the installed model. */
+static char *
+default_sd_path (char **shown, GError **error)
 {
-  char *path = model_path (model, error);
+  char **list = dream_model_list (DREAM_MODEL_KIND_SD);
+  char *path = NULL;
+  guint i;
+
+  for (i = 0; list[i] && !path; i++)
+    {
+      char *base = g_path_get_basename (list[i]);
+      if (strcmp (base, DREAM_GEN_DEFAULT_MODEL ".safetensors") != 0)
+        path = g_strdup (list[i]);
+      g_free (base);
+    }
+  g_strfreev (list);
+  if (path)
+    *shown = g_strdup (path);
+  else
+    {
+      *shown = g_strdup (DREAM_GEN_DEFAULT_MODEL);
+      path = dream_model_find (DREAM_GEN_DEFAULT_MODEL, error);
+    }
+  return path;
+}
+
+static dream_model *
+load_sd (const char *model, char **shown, GError **error)
+{
+  char *path;
   dream_model *sd;
+
+  if (model && *model)
+    {
+      *shown = g_strdup (model);
+      path = model_path (model, error);
+    }
+  else
+    path = default_sd_path (shown, error);
+  model = *shown;
 
   if (!path)
     return NULL;
@@ -117,26 +155,16 @@ load_sd (const char *model, GError **error)
   return sd;
 }
 
-/* "" = "clip" if the user installed one, else the bundled "shapes-clip".
- * *used gets the argument that names it in the settings text. */
+/* "" = dream_clip_model_default() (a CLIP the user installed, else the
+ * bundled shapes-clip), as Score Captions does. *used gets the path, for
+ * the settings text. */
 static dream_model *
 load_clip (const char *clip_model, char **used, GError **error)
 {
-  char *path = NULL;
+  char *path = dream_clip_model_find (clip_model, error);
   dream_model *clip = NULL;
 
-  if (!clip_model || !*clip_model)
-    {
-      path = dream_model_find ("clip", NULL);
-      *used = g_strdup (path ? "clip" : "shapes-clip");
-      if (!path)
-        path = dream_model_find ("shapes-clip", error);
-    }
-  else
-    {
-      *used = g_strdup (clip_model);
-      path = model_path (clip_model, error);
-    }
+  *used = g_strdup (path ? path : (clip_model && *clip_model ? clip_model : "(default)"));
   if (path)
     clip = dream_clip_load (path, NULL, error);
   if (clip && !(dream_clip_has_text (clip) && dream_clip_has_vision (clip)))
@@ -310,11 +338,11 @@ by_clip (const void *a, const void *b)
  * scores them against the prompt with CLIP into clip[i]. */
 static gboolean
 generate_all (const dream_gen_args *a, const dream_image *init, int w, int h,
-              const char *kind, const char *shown_model, int shown_w, int shown_h,
+              const char *kind, int shown_w, int shown_h,
               float **pixels, double *clip, char **settings, GError **error)
 {
   dream_model *sd = NULL, *cm = NULL;
-  char *clip_used = NULL;
+  char *clip_used = NULL, *shown_model = NULL;
   dream_sampler_kind sampler = DREAM_SAMPLER_EULER;
   gboolean sampler_given = FALSE, ok = FALSE;
   dream_generate_params p;
@@ -326,9 +354,12 @@ generate_all (const dream_gen_args *a, const dream_image *init, int w, int h,
     return FALSE;
 
   /* the models first: a bad file costs nothing else */
-  sd = load_sd (shown_model, error);
+  sd = load_sd (a->model, &shown_model, error);
   if (!sd)
-    return FALSE;
+    {
+      g_free (shown_model);
+      return FALSE;
+    }
   if (a->rank_by_clip)
     {
       cm = load_clip (a->clip_model, &clip_used, error);
@@ -462,16 +493,11 @@ out:
     }
   g_free (emb);
   g_free (clip_used);
+  g_free (shown_model);
   if (cm)
     dream_model_free (cm);
   dream_model_free (sd);
   return ok;
-}
-
-static const char *
-shown_model_name (const dream_gen_args *a)
-{
-  return (a->model && *a->model) ? a->model : DREAM_GEN_DEFAULT_MODEL;
 }
 
 static dream_gen_result *
@@ -540,7 +566,7 @@ dream_gen_txt2img (const dream_gen_args *a, int *n_results, GError **error)
   settings = g_new0 (char *, n);
   buffers = g_new0 (GeglBuffer *, n);
 
-  if (generate_all (a, NULL, a->width, a->height, "txt2img", shown_model_name (a),
+  if (generate_all (a, NULL, a->width, a->height, "txt2img",
                     a->width, a->height, pixels, clip, settings, error))
     {
       const Babl *fmt = babl_format ("R'G'B' float");
@@ -634,7 +660,7 @@ dream_gen_img2img (GeglBuffer *src, GeglBuffer *mask, int mask_dx, int mask_dy,
   buffers = g_new0 (GeglBuffer *, n);
   {
     dream_image im = { init, w8, h8, 3 };
-    if (generate_all (a, &im, w8, h8, "img2img", shown_model_name (a), r.width, r.height,
+    if (generate_all (a, &im, w8, h8, "img2img", r.width, r.height,
                       pixels, clip, settings, error))
       {
         float *o = g_try_malloc_n (np, 4 * sizeof (float));

@@ -34,9 +34,11 @@
 typedef struct {
   const char *prompt;       /* UTF-8; NULL = "" */
   const char *negative;     /* UTF-8; NULL = "" */
-  const char *model;        /* "" or NULL = DREAM_GEN_DEFAULT_MODEL; a name that
-                               dream_model_find() knows; or a file / diffusers
-                               folder path */
+  const char *model;        /* "" or NULL = the first SD model installed in the
+                               model folders (dream_model_list) other than the
+                               bundled DREAM_GEN_DEFAULT_MODEL, else that one;
+                               a name dream_model_find() knows; or a file /
+                               diffusers folder path */
   int width, height;        /* text to image: the size, multiples of 8
                                (8..4096); ignored for image to image */
   gint64 seed;              /* the first image's seed, >= 0 */
@@ -47,8 +49,9 @@ typedef struct {
   int count;                /* images, 1..DREAM_GEN_MAX_COUNT */
   double strength;          /* image to image: 0..1 */
   gboolean rank_by_clip;    /* order the results best first by CLIP */
-  const char *clip_model;   /* "" or NULL = "clip" if installed, else the
-                               bundled "shapes-clip"; or a path */
+  const char *clip_model;   /* "" or NULL = dream_clip_model_default() (an
+                               installed CLIP, else the bundled shapes-clip);
+                               a name, or a path */
   int n_threads;            /* 0 = all cores */
   dream_progress_func progress;  /* may be NULL; FALSE cancels */
   gpointer progress_user;

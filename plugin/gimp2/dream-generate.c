@@ -11,7 +11,7 @@
  * INT32ARRAY): the top new layer, all new layers top first, their seeds.
  *
  * Same arguments, names, placement and parasites as GIMP 3: model "" =
- * the bundled shapes-sd; width/height 0 = the image's size, rounded to
+ * an installed SD model, else the bundled shapes-sd; width/height 0 = the image's size, rounded to
  * multiples of 8; seed -1 = random, image i gets seed + i; steps 0, cfg < 0
  * and sampler "default" (or "") = the model's own settings. The engine
  * runs first; the layers are added only when every image is done, in one
@@ -35,7 +35,7 @@
     { GIMP_PDB_DRAWABLE, "drawable",  "The layer (Text to Image: unused)" }, \
     { GIMP_PDB_STRING,   "prompt",    "What to draw" }, \
     { GIMP_PDB_STRING,   "negative-prompt", "What to avoid" }, \
-    { GIMP_PDB_STRING,   "model",     "\"\" = the bundled shapes-sd; a model name, or the path of a Stable Diffusion checkpoint" }
+    { GIMP_PDB_STRING,   "model",     "\"\" = an SD model you installed, else the bundled shapes-sd; a model name, or a checkpoint path" }
 
 #define PDB_SAMPLING \
     { GIMP_PDB_INT32,    "seed",      "-1 = random; image i gets seed + i" }, \
@@ -64,7 +64,7 @@ dream_gimp2_txt2img_query (void)
     { GIMP_PDB_INT32,    "height",    "Height, 0 = the image's height (rounded to a multiple of 8)" },
     PDB_SAMPLING,
     { GIMP_PDB_INT32,    "rank-by-clip", "TRUE: order the new layers by CLIP score, best on top" },
-    { GIMP_PDB_STRING,   "clip-model", "\"\" = clip if installed, else the bundled shapes-clip; or a path" },
+    { GIMP_PDB_STRING,   "clip-model", "\"\" = a CLIP you installed, else the bundled shapes-clip; or a path" },
   };
 
   gimp_install_procedure (DREAM_GIMP2_TXT2IMG_PROC,
@@ -79,8 +79,8 @@ dream_gimp2_txt2img_query (void)
                           "Steps 0, negative cfg and sampler \"default\" take the "
                           "model's own settings. rank-by-clip orders the new "
                           "layers by CLIP similarity to the prompt, best on top, "
-                          "the score in each name. Model \"\" = the bundled "
-                          "shapes-sd. A cancel or an error leaves the image "
+                          "the score in each name. Model \"\" = an installed "
+                          "SD model, else the bundled shapes-sd. A cancel or an error leaves the image "
                           "unchanged.",
                           "Dreamlayer developers", "Dreamlayer developers", "2026",
                           "_Text to Image…", "RGB*, GRAY*", GIMP_PLUGIN,

@@ -5,7 +5,8 @@
  * plug-in-dream-txt2img (after run-mode, image, drawables — the drawables
  * are not used):
  *   prompt, negative-prompt   strings
- *   model          string, "" = the bundled shapes-sd; a model name, or the
+ *   model          string, "" = the first SD model installed in the model
+ *                  folders, else the bundled shapes-sd; a model name, or the
  *                  path of a .safetensors checkpoint (or diffusers folder)
  *   width, height  int 0..4096; 0 = the image's size; rounded to the
  *                  nearest multiple of 8
@@ -16,7 +17,7 @@
  *   count          int 1..16, images to make
  *   rank-by-clip   boolean: order the new layers by CLIP score, best on top,
  *                  the score in each name
- *   clip-model     string, "" = "clip" if installed, else the bundled shapes-clip
+ *   clip-model     string, "" = a CLIP you installed, else the bundled shapes-clip
  * Returns layers (the new layers, top first), seed (the first seed: image
  * i of the run used seed + i) and seeds (int32 array, the seed of each
  * layer, same order as layers; GIMP 3.0's Python cannot read int32 arrays
@@ -58,8 +59,8 @@ add_prompt_args (GimpProcedure *procedure)
   gimp_procedure_add_string_argument (procedure, "negative-prompt", "_Negative prompt",
                                       "What to avoid", "", G_PARAM_READWRITE);
   gimp_procedure_add_string_argument (procedure, "model", "Model",
-                                      "\"\" = the bundled shapes-sd; a model name, or "
-                                      "the path of a Stable Diffusion checkpoint",
+                                      "\"\" = an SD model you installed, else the bundled "
+                                      "shapes-sd; a model name, or a checkpoint path",
                                       "", G_PARAM_READWRITE);
 }
 
@@ -116,7 +117,7 @@ add_common_tail (GimpProcedure *procedure)
   gimp_procedure_add_choice_aux_argument (procedure, "model-kind", "Mo_del",
                                           "Which Stable Diffusion model",
                                           gimp_choice_new_with_values (
-                                            "default", 0, "Built-in (shapes-sd)", NULL,
+                                            "default", 0, "Default (installed SD, else shapes-sd)", NULL,
                                             "file",    1, "Model file…", NULL,
                                             NULL),
                                           "default", G_PARAM_READWRITE);
@@ -153,7 +154,8 @@ dream_gimp3_txt2img_new (GimpPlugIn *plug_in)
     "cfg and sampler \"default\" take the model's own settings. With "
     "rank-by-clip the new layers are ordered by their CLIP similarity to "
     "the prompt, best on top, each name ending with its score. Model \"\" "
-    "is the bundled shapes-sd; otherwise a model name or the path of a "
+    "is the first SD model installed in the model folders, else the "
+    "bundled shapes-sd; otherwise a model name or the path of a "
     "checkpoint. Returns the new layers and their seeds. A cancel or an "
     "error leaves the image unchanged.",
     TXT2IMG_PROC);
@@ -173,7 +175,7 @@ dream_gimp3_txt2img_new (GimpPlugIn *plug_in)
                                        "says they match the prompt, best on top",
                                        FALSE, G_PARAM_READWRITE);
   gimp_procedure_add_string_argument (procedure, "clip-model", "CLIP model",
-                                      "\"\" = clip if installed, else the bundled "
+                                      "\"\" = a CLIP you installed, else the bundled "
                                       "shapes-clip; or the path of a CLIP model",
                                       "", G_PARAM_READWRITE);
   add_common_tail (procedure);

@@ -11,14 +11,14 @@
 
 #define DREAM_GIMP2_TXT2IMG_PROC  "plug-in-dream-txt2img"
 #define DREAM_GIMP2_IMG2IMG_PROC  "plug-in-dream-img2img"
-#define DREAM_GIMP2_PROMPT_MAX    4096
+#define DREAM_GIMP2_GEN_PROMPT_MAX    4096
 
 /* The settings, kept between runs with gimp_set_data()/gimp_get_data():
  * a plain struct of fixed size, no pointers. Same meanings as the PDB
  * arguments (see plugin/gimp2/dream-generate.c). */
 typedef struct {
-  gchar    prompt[DREAM_GIMP2_PROMPT_MAX];
-  gchar    negative[DREAM_GIMP2_PROMPT_MAX];
+  gchar    prompt[DREAM_GIMP2_GEN_PROMPT_MAX];
+  gchar    negative[DREAM_GIMP2_GEN_PROMPT_MAX];
   gchar    model[DREAM_GIMP2_MODEL_MAX];      /* "" = built-in shapes-sd */
   gint     width, height;                     /* 0 = the image's size */
   gint     seed;                              /* used when !random_seed */
