@@ -101,3 +101,28 @@ if [ -f "$SRC/models/shapes-clip.safetensors" ]; then
 else
   say "note: clip-semantic left out (models/shapes-clip.safetensors not there yet)"
 fi
+
+case_clip_dialogs() {
+  # Both dialogs in a GIMP window under Xvfb (clipgui.py; screenshots kept
+  # as clip-dialogs/*-dialog.png), the golden CLIP being the only one
+  # installed (the default model): Score works, and each returns what its
+  # batch run returned.
+  CASE_OUT="$OUT/clip-dialogs"; CASE_FAILS=()
+  mkdir -p "$CASE_OUT"
+  if ! command -v xvfb-run >/dev/null || ! command -v xdotool >/dev/null; then
+    say "    xvfb-run/xdotool missing"; CASE_FAILS+=("no-x"); return
+  fi
+  rm -rf "$PROFILE-gui"; cp -a "$PROFILE" "$PROFILE-gui"
+  GIMP3_DIRECTORY="$PROFILE-gui" DREAM_GUI_LOGDIR="$CASE_OUT" \
+    timeout "$GIMP_TIMEOUT" xvfb-run -a -s "-screen 0 1280x900x24" \
+    /usr/bin/python3 "$SRC/tests/gimp/gimp3/clipgui.py" \
+    "$DATA/kodim23-crop.png" "$CLIP_GOLDEN" "$CASE_OUT" >"$CASE_OUT/gimp.log" 2>&1
+  facts '"exception" not in facts and score_dialog and describe_dialog' --message "both dialogs appeared"
+  facts 'score_interactive == score_batch and "a painting" in score_batch' \
+    --message "Score in the dialog returns the batch run's ranking and arrays"
+  facts 'describe_interactive == describe_batch and len(describe_batch) > 4' \
+    --message "Describe's dialog returns the batch run's caption"
+  facts 'layers_after == layers_before and dirty in ("0", "#f", "FALSE")' \
+    --message "image unchanged (no layer, not dirty)"
+}
+ALL_CASES+=(clip-dialogs)
