@@ -9,25 +9,40 @@
  *      `context` pixels (or the whole image). All work happens on copies
  *      of that crop, so memory is a few times the crop, and the caller's
  *      `out` is written once, at the end.
- *   2. Pyramid: halve the crop until the hole is about a patch deep. A
- *      coarse pixel is known only if its 2×2 children all are.
+ *   2. Pyramid: halve the crop until the hole is at most a patch wide
+ *      (distance to the known part ≤ 2 patch radii) or the crop would be
+ *      under 4 patches a side. A coarse pixel is known only if its 2×2
+ *      children all are. Every pixel carries its colours plus two texture
+ *      features (see add_features).
  *   3. Coarsest level: the hole starts from the smooth fill, the
  *      nearest-neighbour field (NNF) at random.
  *   4. Each level, a few EM rounds:
  *        E: PatchMatch — every "target" patch (a patch that touches the
  *           hole) looks for the most similar "source" patch (fully inside
  *           the crop, no hole pixel): propagation from the neighbours'
- *           matches, then random search at halving radii.
+ *           matches, then random search at halving radii (from the
+ *           whole crop at the coarsest level, from SEARCH_FINE below).
  *        M: vote — each hole pixel becomes the weighted mean of what the
  *           overlapping target patches' matches say it should be. The
  *           weight is exp(−d / 2σ²) (d: the match's mean squared
  *           difference, σ²: its 75th percentile over the level) times
  *           1.3^−(distance of the patch centre to the known part), so the
- *           patches anchored on real pixels win.
+ *           patches anchored on real pixels win. At the BEST_LEVELS
+ *           finest levels the pixel takes the value of the single
+ *           highest-weighted patch instead: averaging blurs texture away,
+ *           and a blurred hole then matches flat sources ever better.
  *   5. The NNF is upsampled to the next finer level (a match at 2× the
  *      coarse source) and voted with the fine pixels straight away, so
  *      fine texture appears before the first fine EM round.
- *   6. Finally out = m·filled + (1 − m)·image.
+ *   6. Seam correction: the mismatch between the known pixels along the
+ *      hole's edge and what the votes would put there is spread over the
+ *      hole harmonically and added (seam_correct), so the fill meets its
+ *      border without a step and keeps its texture.
+ *   7. Finally out = m·filled + (1 − m)·image.
+ *
+ * Parameters were chosen on the Kodak hole test (tests/test_fill_quality.c;
+ * patch 9 over 7 and 11, the stop depth, best-patch votes, the search cap),
+ * not on the images the benchmark uses.
  *
  * Threads: PatchMatch and voting run over horizontal bands of BAND rows
  * on the engine's pool. The band layout and every band's random stream
