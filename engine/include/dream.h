@@ -582,7 +582,11 @@ typedef struct {
   const dream_image *init;      /* img2img / inpaint start image (3 channels, or 4:
                                    alpha ignored), or NULL = text to image */
   double strength;              /* img2img: 0..1, how much of the schedule is re-run
-                                   (0 = the init back through the VAE, 1 = from noise) */
+                                   (0 = the init back through the VAE, 1 = from noise);
+                                   the last ⌊steps·strength⌋ steps run. Inpainting
+                                   with an ordinary model: the same (at least one
+                                   step; use 1 to repaint fully); a 9-channel
+                                   inpainting UNet always starts from noise */
   const dream_image *mask;      /* 1 channel, init's size: 1 = regenerate, 0 = keep,
                                    between = feathered; or NULL */
   int n_threads;                /* 0 = one per core */
