@@ -107,7 +107,7 @@ dream_gimp2_inpaint_dialog (gboolean extend, DreamGimp2InpaintVals *vals)
   mode_combo = gimp_int_combo_box_new ("Content-aware fill", 0,
                                        "Generate from a prompt", 1, NULL);
   gimp_int_combo_box_set_active (GIMP_INT_COMBO_BOX (mode_combo), st.mode);
-  gimp_table_attach_aligned (GTK_TABLE (table), 0, row++, "_Fill with:", 0.0, 0.5,
+  gimp_table_attach_aligned (GTK_TABLE (table), 0, row++, "Fill w_ith:", 0.0, 0.5,
                              mode_combo, 2, FALSE);
   whole_combo = gimp_int_combo_box_new ("Around the area", 0, "The whole image", 1, NULL);
   gimp_int_combo_box_set_active (GIMP_INT_COMBO_BOX (whole_combo), st.whole);
@@ -117,7 +117,7 @@ dream_gimp2_inpaint_dialog (gboolean extend, DreamGimp2InpaintVals *vals)
                                          200, 6, CLAMP (vals->context, 8, 8192), 8, 1024,
                                          8, 64, 0, FALSE, 8, 8192,
                                          "How far around the area to sample from (pixels)", NULL);
-  seed = spin (GTK_TABLE (table), row++, "S_eed:", vals->seed, 0, G_MAXINT);
+  seed = spin (GTK_TABLE (table), row++, "See_d:", vals->seed, 0, G_MAXINT);
 
   st.gen_frame = gimp_frame_new ("Generate (Stable Diffusion)");
   gtk_box_pack_start (GTK_BOX (vbox), st.gen_frame, FALSE, FALSE, 0);

@@ -185,6 +185,17 @@ def judge(work, logs):
     t.error("cancelled")
     t.unchanged(work)
 
+    t = new("g1")   # dl2-inpaint-gui.py: the dialogs in a window, Ctrl+Z
+    t.expect(t.fact("inpaint-dialog") == "1" and t.fact("outpaint-dialog") == "1",
+             f"both dialogs appeared {t.fact('status', '')}")
+    t.expect(t.fact("inpaint-layers") == "2" and t.fact("inpaint-top") == '"Inpainted (content-aware)"',
+             f"_Fill added the layer: {t.fact('inpaint-layers')} layers, top {t.fact('inpaint-top')}")
+    t.expect(t.fact("inpaint-layers-undone") == "1", "one Ctrl+Z removed it")
+    t.expect(t.fact("outpaint-layers") == "2" and t.fact("outpaint-width") == "512",
+             f"_Extend (256 px on the right) grew the canvas: width {t.fact('outpaint-width')}")
+    t.expect(t.fact("outpaint-layers-undone") == "1" and t.fact("outpaint-width-undone") == "256",
+             "one Ctrl+Z undid the layer and the canvas size")
+
     n_ok = sum(t.report() for t in results)
     print(f"{n_ok} passed, {len(results) - n_ok} failed")
     return n_ok == len(results)

@@ -25,6 +25,17 @@ run_gimp "$WORK/inpaint.log" \
 export DREAM_TEST_CANCEL_AT=0.3     # test hook in plugin/dream-pixels.c
 run_gimp "$WORK/inpaint-cancel.log" "(dli-i8 \"$D\")" "(dli-o3 \"$D\")"
 unset DREAM_TEST_CANCEL_AT
+# both dialogs in a real window, one Ctrl+Z each (g1)
+: >"$WORK/inpaint-gui.log"
+if command -v xvfb-run >/dev/null && command -v xdotool >/dev/null; then
+  mkdir -p "$WORK/inpaint-gui"
+  timeout 400 xvfb-run -a -s "-screen 0 1280x900x24" \
+    "$PY" "$IHERE/dl2-inpaint-gui.py" "$D/photo.png" "$WORK/inpaint-gui" >"$WORK/inpaint-gui.log" 2>&1 \
+    || echo "run-inpaint.sh: the GUI test did not finish (see $WORK/inpaint-gui.log)" >&2
+  rm -rf "$GIMP2_DIRECTORY/backups/"* 2>/dev/null
+else
+  echo "DL|g1|status|needs xvfb-run and xdotool" >"$WORK/inpaint-gui.log"
+fi
 "$PY" "$IHERE/dl2-inpaint-check.py" masks "$D"
 "$DREAM" inpaint --quiet --mask "$D/i1-cli-mask.png" --context 64 --seed 0 "$D/photo.png" "$D/ref-i1.png" \
   || echo "run-inpaint.sh: dream inpaint (i1) failed" >&2
@@ -32,5 +43,5 @@ unset DREAM_TEST_CANCEL_AT
   || echo "run-inpaint.sh: dream inpaint (i2) failed" >&2
 "$DREAM" outpaint --quiet --left 32 --top 32 --feather 16 --context 0 --seed 0 "$D/photo.png" "$D/ref-o1.png" \
   || echo "run-inpaint.sh: dream outpaint (o1) failed" >&2
-"$PY" "$IHERE/dl2-inpaint-check.py" judge "$D" "$WORK/inpaint.log" "$WORK/inpaint-cancel.log" \
+"$PY" "$IHERE/dl2-inpaint-check.py" judge "$D" "$WORK/inpaint.log" "$WORK/inpaint-cancel.log" "$WORK/inpaint-gui.log" \
   || part_failed=1
