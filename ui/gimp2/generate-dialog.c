@@ -159,7 +159,7 @@ dream_gimp2_generate_dialog (gboolean                 img2img,
   gimp_help_set_help_data (cfg_spin, "Negative = the model's default", NULL);
   gimp_table_attach_aligned (GTK_TABLE (table), 0, row++, "S_teps:", 0.0, 0.5,
                              steps_spin, 1, TRUE);
-  gimp_table_attach_aligned (GTK_TABLE (table), 0, row++, "_Guidance scale:", 0.0, 0.5,
+  gimp_table_attach_aligned (GTK_TABLE (table), 0, row++, "Gu_idance scale:", 0.0, 0.5,
                              cfg_spin, 1, TRUE);
   combo = gimp_int_combo_box_new ("Model's default", 0, "Euler", 1, "Euler ancestral", 2,
                                   "DDIM", 3, "DPM++ 2M Karras", 4, "LCM / Turbo", 5, NULL);

@@ -229,6 +229,18 @@ def judge_gimp2(data, dream, sd, clip, logs):
         except Exception as e:  # noqa: BLE001
             t.check(False, str(e))
 
+    # g9: the dialogs in a real window (gen_gui2.py)
+    t = Test("g9", facts); tests.append(t)
+    t.check(t.get("txt2img-dialog") == "yes" and t.get("img2img-dialog") == "yes",
+            "both dialogs appeared (%s)" % (t.get("status") or t.f))
+    t.check(t.get("txt2img-answer") == "ok", "Generate ran")
+    t.check(t.get("layers-generated").isdigit() and t.get("layers-start").isdigit()
+            and int(t.get("layers-generated")) == int(t.get("layers-start")) + 1,
+            "Generate added one layer (%s -> %s)" % (t.get("layers-start"), t.get("layers-generated")))
+    t.check(re.fullmatch(r'"?\(no prompt\) seed \d+"?', t.get("top-name")) is not None,
+            "named with the dialog's (empty) prompt and a random seed (%s)" % t.get("top-name"))
+    t.check(t.get("layers-end") == t.get("layers-generated"), "Escape in Reimagine Layer added nothing")
+
     failed = 0
     for t in tests:
         if t.fails:

@@ -50,8 +50,19 @@ export DREAM_TEST_CANCEL_AT=0.3   # test hook of plugin/dream-gen-pixels.c
 run_gimp "$WORK/gen-cancel.log" "(dlg-g5 \"$D\" \"$gen_sd\")"
 unset DREAM_TEST_CANCEL_AT
 
+# the dialogs in a real window (gen_gui2.py); the tiny model plays shapes-sd
+if command -v xvfb-run >/dev/null && command -v xdotool >/dev/null; then
+  mkdir -p "$D/as-bundled"
+  cp "$gen_sd" "$D/as-bundled/shapes-sd.safetensors"
+  DREAM_MODELS_DIR="$D/as-bundled" timeout 300 xvfb-run -a -s "-screen 0 1280x900x24" \
+    "$PY" "$HERE/gen_gui2.py" "$D/up-in.png" "$D" >"$WORK/gen-gui.log" 2>&1
+  rm -rf "$GIMP2_DIRECTORY/backups/"* 2>/dev/null
+else
+  echo "DL|g9|status|needs xvfb-run and xdotool" >"$WORK/gen-gui.log"
+fi
+
 "$PY" "$HERE/../common/gen_check.py" gimp2 "$D" "$DREAM" "$gen_sd" "$gen_clip" \
-  "$WORK/gen-batch.log" "$WORK/gen-cancel.log" || part_failed=1
+  "$WORK/gen-batch.log" "$WORK/gen-cancel.log" "$WORK/gen-gui.log" || part_failed=1
 
 if [ "${DREAM_GEN_STANDALONE:-0}" = 1 ]; then
   [ "$part_failed" -eq 0 ]; exit $?
