@@ -16,6 +16,7 @@
 #include <libgimp/gimpui.h>
 
 #include "clip-dialog.h"
+#include "generate-dialog.h"   /* DreamGimp2GenerateVals: Text to Image's last values */
 
 enum { RESPONSE_SCORE = 1, RESPONSE_COPY = 2, RESPONSE_TXT2IMG = 3 };
 enum { COL_PROB, COL_COSINE, COL_CAPTION, N_COLS };
@@ -207,8 +208,21 @@ dream_gimp2_describe_dialog (gint32 image, gint32 drawable, const gchar *caption
         copy_text (dialog, text);
       else
         {
-          /* Text to Image's own dialog, its prompt set to the caption */
+          /* Text to Image's own dialog, its prompt set to the caption: an
+           * interactive run of it starts from its last-used values (same
+           * executable, same struct), so the caption goes there; before
+           * its first use it starts from its defaults, and the caption is
+           * on the clipboard to paste. */
+          DreamGimp2GenerateVals gv;
           gint n = 0;
+          if (gimp_get_data_size (DREAM_GIMP2_TXT2IMG_PROC) == sizeof gv)
+            {
+              gimp_get_data (DREAM_GIMP2_TXT2IMG_PROC, &gv);
+              g_strlcpy (gv.prompt, text, sizeof gv.prompt);
+              gimp_set_data (DREAM_GIMP2_TXT2IMG_PROC, &gv, sizeof gv);
+            }
+          copy_text (dialog, text);
+          gtk_widget_hide (dialog);
           GimpParam *r = gimp_run_procedure (DREAM_GIMP2_TXT2IMG_PROC_NAME, &n,
                                              GIMP_PDB_INT32, GIMP_RUN_INTERACTIVE,
                                              GIMP_PDB_IMAGE, image,
