@@ -28,10 +28,11 @@
  * Not every photo meets every criterion: holes that cut through an object
  * (legs, a parrot's head) get plausible but wrong content, which the blur
  * criterion punishes, and a hole in a flat area near texture sometimes
- * gets texture. Measured with the defaults (patch 9) on the 24 photos:
- * blurred PSNR met on 15, texture on 14, seam on 12 — and the truth
- * itself "fails" the seam criterion on 11 (the count is printed), so that
- * criterion is about as strict as the photos allow. The test therefore
+ * gets texture, or texture too fine and sparse (foliage, wood grain)
+ * comes back fainter. Measured with the defaults (patch 9) on the 24
+ * photos: blurred PSNR met on 15, texture on 14, seam on 22 (the truth
+ * itself meets the seam criterion on only 13: the fill's edge band is the
+ * mean of patches from both sides, smoother than real texture). The test therefore
  * asserts the mean blurred-PSNR gap (no worse than −1 dB) and guards the
  * counts of images meeting each criterion (MIN_OK_*), printing each
  * image's figures.
@@ -49,7 +50,7 @@
 /* of 24 photos, at least this many must meet each criterion */
 #define MIN_OK_BLUR 13
 #define MIN_OK_TEXTURE 11
-#define MIN_OK_SEAM 9
+#define MIN_OK_SEAM 19
 
 static char *
 kodak_dir (void)

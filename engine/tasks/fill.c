@@ -29,8 +29,10 @@
  *           1.3^−(distance of the patch centre to the known part), so the
  *           patches anchored on real pixels win. At the BEST_LEVELS
  *           finest levels the pixel takes the value of the single
- *           highest-weighted patch instead: averaging blurs texture away,
- *           and a blurred hole then matches flat sources ever better.
+ *           highest-weighted patch instead (averaging blurs texture away,
+ *           and a blurred hole then matches flat sources ever better),
+ *           except within BLEND_BAND px of the known part, where the
+ *           mean of the patches anchored on both sides hides the seam.
  *   5. The NNF is upsampled to the next finer level (a match at 2× the
  *      coarse source) and voted with the fine pixels straight away, so
  *      fine texture appears before the first fine EM round.
@@ -41,7 +43,8 @@
  *   7. Finally out = m·filled + (1 − m)·image.
  *
  * Parameters were chosen on the Kodak hole test (tests/test_fill_quality.c;
- * patch 9 over 7 and 11, the stop depth, best-patch votes, the search cap),
+ * patch 9 over 7 and 11, the stop depth, best-patch votes, the blend
+ * band, the search cap),
  * not on the images the benchmark uses.
  *
  * Threads: PatchMatch and voting run over horizontal bands of BAND rows
@@ -60,7 +63,9 @@ enum {
   MAX_SIDE = 65536,
   BAND = 16,             /* rows of target centres per PatchMatch task */
   DEFAULT_PATCH = 9,
-  BEST_LEVELS = 2,       /* the finest levels vote by the best patch */
+  BEST_LEVELS = 2,       /* the finest levels vote by the best patch ... */
+  BLEND_BAND = 2,        /* ... except within 2 px of the known part,
+                            where the weighted mean hides the seam */
   SEARCH_FINE = 32,      /* random search radius below the coarsest level:
                             the upsampled field is already about right */
   MAX_LEVELS = 10,
@@ -791,6 +796,7 @@ vote_task (void *data, int band, int thread)
           continue;
         float acc[MAX_CH] = { 0 }, wsum = 0.0f;
         float ref = log_alpha * L->dist[p], best_lw = -G_MAXFLOAT;
+        const int best = ctx->best && L->dist[p] > BLEND_BAND;
         for (int dy = -r; dy <= r; dy++)
           {
             int ty = y - dy;
@@ -804,7 +810,7 @@ vote_task (void *data, int band, int thread)
                 size_t t = (size_t) ty * w + tx;
                 int s = L->nnf[t];      /* every t here is a target */
                 const float *v = L->img + ((size_t) s + (ptrdiff_t) dy * w + dx) * c;
-                if (ctx->best)
+                if (best)
                   {
                     if (L->logw[t] > best_lw)
                       {
@@ -823,7 +829,7 @@ vote_task (void *data, int band, int thread)
           }
         if (wsum > 0.0f)
           for (int k = 0; k < c; k++)
-            L->img[p * c + k] = ctx->best ? acc[k] : acc[k] / wsum;
+            L->img[p * c + k] = best ? acc[k] : acc[k] / wsum;
       }
 }
 
@@ -871,7 +877,7 @@ vote (dream_pool *pool, pm_ctx *ctx, int n_bands)
  * exactly while keeping its own texture. Only the first `c` channels
  * (the colours). */
 static gboolean
-seam_correct (level *L, int r, int c, int best, GError **error)
+seam_correct (level *L, int r, int c, GError **error)
 {
   const int w = L->w, h = L->h, c2 = L->c;
   const float log_alpha = logf (1.3f);
@@ -887,7 +893,7 @@ seam_correct (level *L, int r, int c, int best, GError **error)
             || !((x > 0 && L->hole[p - 1]) || (x < w - 1 && L->hole[p + 1])
                  || (y > 0 && L->hole[p - w]) || (y < h - 1 && L->hole[p + w])))
           continue;
-        float acc[MAX_CH] = { 0 }, wsum = 0.0f, best_lw = -G_MAXFLOAT;
+        float acc[MAX_CH] = { 0 }, wsum = 0.0f;
         for (int dy = -r; dy <= r; dy++)
           for (int dx = -r; dx <= r; dx++)
             {
@@ -898,17 +904,6 @@ seam_correct (level *L, int r, int c, int best, GError **error)
               if (!L->tgt[t])
                 continue;
               const float *v = L->img + ((size_t) L->nnf[t] + (ptrdiff_t) dy * w + dx) * c2;
-              if (best)
-                {
-                  if (L->logw[t] > best_lw)
-                    {
-                      for (int k = 0; k < c; k++)
-                        acc[k] = v[k];
-                      best_lw = L->logw[t];
-                      wsum = 1.0f;
-                    }
-                  continue;
-                }
               float wt = expf (L->logw[t] + log_alpha * L->dist[p]);
               for (int k = 0; k < c; k++)
                 acc[k] += wt * v[k];
@@ -916,7 +911,7 @@ seam_correct (level *L, int r, int c, int best, GError **error)
             }
         if (wsum > 0.0f)
           for (int k = 0; k < c; k++)
-            d[p * c + k] = L->img[p * c2 + k] - (best ? acc[k] : acc[k] / wsum);
+            d[p * c + k] = L->img[p * c2 + k] - acc[k] / wsum;
       }
   gboolean ok = harmonic_fill (d, L->hole, w, h, c, 100, 0, error);
   if (ok)
@@ -1120,7 +1115,7 @@ dream_fill (const dream_image *image, const dream_image *mask,
         }
     }
 
-  if (!seam_correct (L0, r, c, BEST_LEVELS > 0, error))
+  if (!seam_correct (L0, r, c, error))
     goto done;
   /* drop the features: (h, w, c2) -> (h, w, c) in place */
   for (size_t i = 0; i < (size_t) cw * chh; i++)
