@@ -157,7 +157,9 @@ def judge(work, logs):
         t.check("filled", f"{work}/i7-layer.png", f"{work}/i7-comp.png",
                 "--mask", f"{work}/i7-selection.png", "--offset", 100, 60,
                 "--orig", f"{work}/photo.png", "--min-change", 3)
-        t.check("same", f"{work}/i7-layer.png", f"{work}/i7b-layer.png")
+        # same seed, same picture (within 1/255: SD at 2 threads was seen
+        # 1 level off in 1 pixel between runs)
+        t.check("compare", f"{work}/i7-layer.png", f"{work}/i7b-layer.png", "--tol", 1)
 
     t = new("o1")
     t.expect(t.fact("status") == "ok", f"procedure succeeded: {t.fact('status')[:200]}")

@@ -100,7 +100,8 @@ case_inpaint_generate() {
   facts 'len(again) == 1' --message "the same run again: one more layer"
   chk same src-before.png src-after.png
   chk same src-before.png "$PHOTO"
-  chk same result0.png result-again.png
+  # same seed: the same picture (1/255: SD at 2 threads was seen 1 level off in 1 pixel)
+  chk compare result0.png result-again.png --tol 1
   chk composite comp.png "$PHOTO" - result0.png --mask selection.png --layer-offset 100 60 --tol 1
   chk filled result0.png comp.png --mask selection.png --offset 100 60 --orig "$PHOTO" --min-change 3
 }
