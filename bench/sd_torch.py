@@ -251,8 +251,8 @@ class UNet(nn.Module):
 
     def forward(self, x, t, ctx):
         half = self.mc // 2
-        freqs = torch.exp(-math.log(10000) * torch.arange(half, dtype=torch.float32) / half)
-        args = t[:, None].float() * freqs[None]
+        freqs = torch.exp(-math.log(10000) * torch.arange(half, dtype=x.dtype) / half)
+        args = t[:, None].to(x.dtype) * freqs[None]     # x.dtype: float32, or float64 refs
         emb = self.time_embed(torch.cat([torch.cos(args), torch.sin(args)], dim=-1))
         hs, h = [], x
         for m in self.input_blocks:

@@ -144,6 +144,15 @@ def main():
     v = torch.load(args.vae, map_location='cpu')
     u = torch.load(args.unet, map_location='cpu')
     cfg = c['cfg']
+    # the UNet must have been trained on this VAE's latents and this text tower
+    vae = train_unet.sd_torch.VAE(embed_dim=4, **v['ddconfig'])
+    vae.load_state_dict(v['model'])
+    clip = CLIP(cfg)
+    clip.load_state_dict(c['model'])
+    for what, a, b in (('VAE encoder', train_unet.encoder_sum(vae), u['encoder_sum']),
+                       ('CLIP text tower', train_unet.text_sum(clip), u['text_sum'])):
+        if abs(a - b) > 1e-6 * abs(b):
+            raise SystemExit('the UNet was trained on another %s (%r != %r)' % (what, a, b))
     meta = {'architecture': 'clip', 'text_heads': cfg['text_heads'],
             'vision_heads': cfg['vision_heads'], 'activation': 'quick_gelu',
             'trained_by': 'tools/train/train_clip.py (Dreamlayer)',
@@ -156,6 +165,11 @@ def main():
     tensors += hf_text(c['model'], cfg['text_layers'])
     write_safetensors(os.path.join(args.out, 'shapes-sd.safetensors'), tensors,
                       {'trained_by': 'tools/train (Dreamlayer)',
+                       'text_heads': cfg['text_heads'],
+                       'modelspec.title': 'Dreamlayer shapes-sd',
+                       'modelspec.architecture': 'stable-diffusion-v1',
+                       'modelspec.resolution': '64x64',
+                       'modelspec.prediction_type': 'epsilon',
                        'steps': 'clip %d vae %d unet %d' % (c['step'], v['step'], u['step'])})
     un, dd = u['unet'], v['ddconfig']
     lst = lambda xs: '[ %s ]' % ', '.join(str(x) for x in xs)

@@ -57,6 +57,18 @@ def load_vae(path):
     return v.eval()
 
 
+def encoder_sum(vae):
+    """A fingerprint of the encoder the latents came from (export checks it)."""
+    return float(sum(p.double().abs().sum() for p in
+                     list(vae.encoder.parameters()) + list(vae.quant_conv.parameters())))
+
+
+def text_sum(clip):
+    """A fingerprint of the text tower the UNet is conditioned on."""
+    return float(sum(p.double().abs().sum() for n, p in clip.named_parameters()
+                     if not n.startswith('visual.') and n not in ('text_projection', 'logit_scale')))
+
+
 @torch.no_grad()
 def context(clip, tok, caps):
     """(n, 77, d) SD1 context: ln_final(last hidden), EOT padding."""
@@ -73,7 +85,8 @@ def main():
     ap.add_argument('--batch', type=int, default=32)
     ap.add_argument('--lr', type=float, default=5e-4)
     ap.add_argument('--threads', type=int, default=2)
-    ap.add_argument('--latents', type=int, default=20000)
+    ap.add_argument('--latents', type=int, default=12000)
+    ap.add_argument('--encode-only', action='store_true', help='stop after step 1')
     ap.add_argument('--every', type=int, default=100)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -92,8 +105,11 @@ def main():
                 if i % 2000 == 0:
                     print('encoded', i, '%.1fs' % (time.time() - t0), flush=True)
         z = torch.cat(zs)
-        save_ckpt(lat_path, z=z, scale_factor=float(1 / z.std()))
+        save_ckpt(lat_path, z=z, scale_factor=float(1 / z.std()),
+                  encoder_sum=encoder_sum(vae))
         del vae
+    if args.encode_only:
+        return
     L = torch.load(lat_path)
     lat, scale = L['z'] * L['scale_factor'], L['scale_factor']
     n_img = lat.shape[0]
@@ -140,7 +156,8 @@ def main():
         if step % args.every == 0 or step == args.steps:
             save_ckpt(os.path.join(args.run, 'ckpt.pt'), model=unet.state_dict(),
                       opt=opt.state_dict(), step=step, rng=rng.getstate(),
-                      torch_rng=torch.get_rng_state(), unet=UNET, scale_factor=scale)
+                      torch_rng=torch.get_rng_state(), unet=UNET, scale_factor=scale,
+                      encoder_sum=L['encoder_sum'], text_sum=text_sum(clip))
     print('done', flush=True)
 
 

@@ -2,7 +2,7 @@
 """train_vae.py — the small AutoencoderKL (shapes-sd's first_stage_model).
 
     /usr/bin/python3 tools/train/train_vae.py --data RUN/data100k --run RUN/vae \
-        [--steps 3000] [--batch 16] [--crop 32] [--threads 1]
+        [--steps 1000] [--batch 16] [--crop 32] [--freeze-encoder] [--threads 1]
 
 bench/sd_torch.py's Encoder/Decoder (LDM key names) at ch 32,
 ch_mult (1, 2, 2), one res block per level: 64x64x3 -> 16x16x4 latent.
@@ -39,6 +39,9 @@ def main():
     ap.add_argument('--batch', type=int, default=16)
     ap.add_argument('--lr', type=float, default=1e-3)
     ap.add_argument('--crop', type=int, default=32)
+    ap.add_argument('--freeze-encoder', action='store_true',
+                    help='train only the decoder (and post_quant_conv), so that latents '
+                         'already encoded for the UNet stay valid')
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--every', type=int, default=250)
     args = ap.parse_args()
@@ -57,6 +60,10 @@ def main():
         rng.setstate(ck['rng'])
         torch.set_rng_state(ck['torch_rng'])
         print('resumed at step', step, flush=True)
+    if args.freeze_encoder:
+        for p in list(vae.encoder.parameters()) + list(vae.quant_conv.parameters()):
+            p.requires_grad_(False)
+        print('encoder frozen', flush=True)
     t0 = time.time()
     while step < args.steps:
         for g in opt.param_groups:
@@ -66,7 +73,8 @@ def main():
         if args.crop < x.shape[-1]:       # fully convolutional: train on crops
             oy, ox = (rng.randrange(0, x.shape[-1] - args.crop + 1, 4) for _ in range(2))
             x = x[:, :, oy:oy + args.crop, ox:ox + args.crop]
-        mom = vae.encode(x)
+        with torch.set_grad_enabled(not args.freeze_encoder):
+            mom = vae.encode(x)
         mean, logvar = mom.chunk(2, 1)
         logvar = logvar.clamp(-30, 20)
         z = mean + torch.exp(0.5 * logvar) * torch.randn_like(mean)
