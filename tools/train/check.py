@@ -12,6 +12,9 @@ and its place, without knowing how the picture was made.
     # PyTorch pipeline (DDIM + CFG) on the exported models, then the check
     /usr/bin/python3 tools/train/check.py torch HELDOUT.json --models models \
         --cfg 7 --steps 25 [--out DIR]
+    # the engine: `dream generate` per caption (seed 1000+i), then the check
+    /usr/bin/python3 tools/train/check.py engine HELDOUT.json --dream build/cli/dream \
+        --models models --cfg 7 --steps 20 --out DIR [--sampler S]
     # CLIP: true caption ranked first among 10 (itself + 9 other held-out)
     /usr/bin/python3 tools/train/check.py clip HELDOUT.json --models models
 
@@ -255,7 +258,6 @@ def torch_pipeline(models_dir):
         unc = clip.text_hidden(tok([''] * n, pad=EOT))
         g = torch.Generator().manual_seed(seed)
         x = torch.randn(n, 4, 16, 16, generator=g).double()
-        ts = list(range(T - 1, -1, -(T // steps)))[:steps]       # DDIM, "leading"-ish
         ts = [int(t) for t in np.linspace(T - 1, 0, steps).round()]
         for i, t in enumerate(ts):
             tt = torch.full((n,), t)
@@ -298,7 +300,9 @@ def load_clip_file(path):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('mode', choices=['truth', 'images', 'torch', 'clip'])
+    ap.add_argument('mode', choices=['truth', 'images', 'torch', 'engine', 'clip'])
+    ap.add_argument('--dream', default='dream')
+    ap.add_argument('--sampler')
     ap.add_argument('heldout')
     ap.add_argument('dir', nargs='?')
     ap.add_argument('--models', default=os.path.join(shapes.__file__, '..', '..', '..', 'models'))
@@ -325,6 +329,23 @@ def main():
             if args.v:
                 print(i, it['caption'], results[-1])
         summarise(results, 'images in %s' % args.dir)
+    elif args.mode == 'engine':
+        import subprocess
+        os.makedirs(args.out, exist_ok=True)
+        model = os.path.join(args.models, 'shapes-sd.safetensors')
+        for i, it in enumerate(items):
+            png = os.path.join(args.out, '%03d.png' % i)
+            cmd = [args.dream, 'generate', it['caption'], '-m', model, '--steps', str(args.steps),
+                   '--cfg', str(args.cfg), '--seed', str(1000 + i), '-o', png, '-q',
+                   '--threads', str(args.threads)]
+            if args.sampler:
+                cmd += ['--sampler', args.sampler]
+            subprocess.run(cmd, check=True)
+            results.append(check(np.asarray(Image.open(png).convert('RGB')), it['scene']))
+            if args.v:
+                print(i, it['caption'], results[-1], flush=True)
+        summarise(results, 'dream generate %d steps, guidance %g%s, seeds 1000+i' %
+                  (args.steps, args.cfg, ', ' + args.sampler if args.sampler else ''))
     elif args.mode == 'torch':
         import torch
         torch.set_num_threads(args.threads)
