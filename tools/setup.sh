@@ -2,8 +2,10 @@
 # setup.sh — from a fresh Debian machine to a working Dreamlayer:
 # installs the dependencies, builds, installs the `dream` command, the GIMP
 # plug-in (GIMP 3 where libgimp-3.0 is available, else GIMP 2.10) and the
-# bundled models under /usr/local, then runs the main job on the bundled
-# sample: denoising a noisy photo and upscaling it ×2, writing images to out/.
+# bundled models under /usr/local, then runs the main jobs on the bundled
+# models and sample photo, writing images to out/: text to image with the
+# bundled shapes-sd (and its CLIP describing the result), denoising a noisy
+# photo, upscaling it ×2 and removing part of it with content-aware fill.
 #
 #   sudo tools/setup.sh            (PREFIX=/usr/local by default)
 set -euo pipefail
@@ -30,4 +32,19 @@ for f in 1-noisy 2-denoised-sigma25 3-denoised-estimated; do
   psnr=$(compare -metric PSNR "out/$f.png" samples/kodim23.png null: 2>&1 || true)
   echo "out/$f.png: PSNR against the clean photo ${psnr} dB"
 done
-echo "setup.sh: done — look at the images in out/; in GIMP: Filters > Enhance > Dream Denoise... and Dream Upscale..."
+
+# Text to image with the bundled models (64×64 drawings of shapes: see
+# models/README.md for what they can and cannot draw), shown ×4 as well.
+for prompt in "a yellow star on a purple background" "a red circle above a blue square, night sky"; do
+  f="out/6-$(echo "$prompt" | tr -c 'a-z0-9' '-' | sed 's/-\+/-/g; s/-$//').png"
+  "$PREFIX/bin/dream" generate "$prompt" --seed 7 -o "$f"
+  convert "$f" -filter point -resize 400% "${f%.png}-x4.png"
+  echo "  CLIP describes it as: $("$PREFIX/bin/dream" describe "$f" | head -n 1)"
+done
+
+# Content-aware fill: a disc over the parrot's beak, rebuilt from the rest.
+convert -size 500x500 xc:black -fill white -draw "circle 340,315 340,380" out/7-mask.png
+"$PREFIX/bin/dream" inpaint --mask out/7-mask.png samples/kodim23.png out/8-inpainted.png
+echo "setup.sh: done — look at the images in out/. In GIMP: Filters > Render > Dream > Text to Image...,"
+echo "  Filters > Dream > Inpaint Selection... / Extend Canvas... / Score Captions... / Describe Layer...,"
+echo "  Filters > Enhance > Dream Denoise... / Dream Upscale..."
