@@ -26,7 +26,7 @@ CHECK = os.path.normpath(os.path.join(HERE, "..", "common", "check.py"))
 
 
 def masks(work):
-    for t in ("i1", "i2"):
+    for t in ("i1", "i2", "i7"):
         p = os.path.join(work, f"{t}-selection.png")
         if os.path.exists(p):
             a = Image.open(p).convert("RGBA").getchannel("A")
@@ -154,6 +154,11 @@ def judge(work, logs):
         t.check("composite", f"{work}/i7-comp.png", f"{work}/photo.png", "-",
                 f"{work}/i7-layer.png", "--mask", f"{work}/i7-selection.png",
                 "--layer-offset", 100, 60, "--tol", 1)
+        if os.path.exists(f"{work}/ref-i7.png"):    # dream inpaint --prompt, same settings
+            t.check("filled", f"{work}/i7-layer.png", f"{work}/ref-i7.png",
+                    "--mask", f"{work}/i7-selection.png", "--offset", 100, 60, "--tol", 1)
+        else:
+            t.expect(False, "the CLI made ref-i7.png")
         t.check("filled", f"{work}/i7-layer.png", f"{work}/i7-comp.png",
                 "--mask", f"{work}/i7-selection.png", "--offset", 100, 60,
                 "--orig", f"{work}/photo.png", "--min-change", 3)

@@ -10,7 +10,8 @@
 #   i2  feathered ellipse, whole image, seed 3 = dream inpaint --seed 3
 #   o1  32 px left + top, blend 16             = dream outpaint --left 32 --top 32
 #   i7  generate with the tiny SD checkpoint (tests/data/sd_tiny), twice:
-#       the same pixels; outside the selection the picture is unchanged
+#       the same pixels, = dream inpaint --prompt; outside the selection
+#       the picture is unchanged
 # and the rest are the errors (no / full / off-layer selection, indexed,
 # generate without a model, nothing to extend) and cancels
 # (DREAM_TEST_CANCEL_AT).
@@ -41,6 +42,9 @@ fi
   || echo "run-inpaint.sh: dream inpaint (i1) failed" >&2
 "$DREAM" inpaint --quiet --mask "$D/i2-cli-mask.png" --context 0 --seed 3 "$D/photo.png" "$D/ref-i2.png" \
   || echo "run-inpaint.sh: dream inpaint (i2) failed" >&2
+"$DREAM" inpaint --quiet --mask "$D/i7-cli-mask.png" --prompt "a red bird" --negative "blurry" \
+  -m "$D/sd_tiny.safetensors" --seed 7 --steps 4 --cfg 7.5 --strength 1 "$D/photo.png" "$D/ref-i7.png" \
+  || echo "run-inpaint.sh: dream inpaint --prompt (i7) failed" >&2
 "$DREAM" outpaint --quiet --left 32 --top 32 --feather 16 --context 0 --seed 0 "$D/photo.png" "$D/ref-o1.png" \
   || echo "run-inpaint.sh: dream outpaint (o1) failed" >&2
 "$PY" "$IHERE/dl2-inpaint-check.py" judge "$D" "$WORK/inpaint.log" "$WORK/inpaint-cancel.log" "$WORK/inpaint-gui.log" \
