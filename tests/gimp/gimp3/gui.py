@@ -185,9 +185,22 @@ def dialog(image, out):
         if win:
             time.sleep(1.5)
             subprocess.run(["import", "-window", win, os.path.join(out, "dialog.png")])
-            press(win, "Return")  # the default button: Denoise
-            s.settimeout(300)
-            s.recv(4)  # the run's answer: the procedure has returned
+            # Enter = the default button, Denoise. Under load a key can land
+            # before the dialog has the focus and be lost: press again while
+            # the dialog is still there and the procedure has not answered.
+            s.settimeout(20)
+            for attempt in range(5):
+                press(win, "Return")
+                try:
+                    s.recv(4)  # the run's answer: the procedure has returned
+                    break
+                except socket.timeout:
+                    log(f"no answer {20 * (attempt + 1)} s after Enter")
+                    if not xdo("search", "--onlyvisible", "--name", "^Dream Denoise$"):
+                        s.settimeout(300)  # the dialog is gone: it is running
+                        s.recv(4)
+                        break
+            facts["enter_presses"] = attempt + 1
             facts["layers_after"] = wait_count(facts["layers_before"] + 1)
             facts["top_name"] = sf("(let ((l (gimp-image-get-layers dl-img)))"
                                    " (car (gimp-item-get-name"
