@@ -361,13 +361,10 @@ describe_run (gint nparams, const GimpParam *param, gint *nreturn_vals, GimpPara
   gimp_progress_end ();
   if (!caption)
     {
-      gboolean cancelled = g_error_matches (error, DREAM_ERROR, DREAM_ERROR_CANCELLED);
-      fail (values, nreturn_vals,
-            cancelled && run_mode != GIMP_RUN_NONINTERACTIVE ? GIMP_PDB_CANCEL
-                                                             : GIMP_PDB_EXECUTION_ERROR,
-            cancelled ? g_strdup ("Describe Layer was cancelled; the image is unchanged.")
-                      : g_strdup_printf ("Describe Layer: %s", error ? error->message : "failed"));
-      g_clear_error (&error);
+      gchar *message;
+      GimpPDBStatusType status = dream_gimp2_error_status (error, run_mode, "Describe Layer",
+                                                           &message);
+      fail (values, nreturn_vals, status, message);
       return;
     }
   gimp_set_data (DREAM_GIMP2_DESCRIBE_PROC, &vals, sizeof vals);

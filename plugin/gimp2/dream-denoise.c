@@ -158,6 +158,20 @@ dream_gimp2_progress (gpointer user, double fraction)
   return TRUE;
 }
 
+GimpPDBStatusType
+dream_gimp2_error_status (GError *error, GimpRunMode run_mode, const gchar *title,
+                          gchar **message)
+{
+  gboolean cancelled = g_error_matches (error, DREAM_ERROR, DREAM_ERROR_CANCELLED);
+
+  *message = cancelled
+    ? g_strdup_printf ("%s was cancelled; the image is unchanged.", title)
+    : g_strdup_printf ("%s: %s", title, error ? error->message : "failed");
+  g_clear_error (&error);
+  return cancelled && run_mode != GIMP_RUN_NONINTERACTIVE
+         ? GIMP_PDB_CANCEL : GIMP_PDB_EXECUTION_ERROR;
+}
+
 void
 dream_gimp2_attach_settings (gint32 item, const gchar *text)
 {
@@ -404,21 +418,7 @@ dream_gimp2_denoise_run (const gchar      *name,
   layer = denoise_to_new_layer (image, drawable, &vals, &error);
   if (layer == -1)
     {
-      /* A cancel is GIMP_PDB_CANCEL for people (no error dialog). Script-Fu
-       * in 2.10 passes CANCEL on as if it were a success, though, and a
-       * script would go on with a layer that does not exist: scripts get
-       * an execution error that says "cancelled". */
-      if (g_error_matches (error, DREAM_ERROR, DREAM_ERROR_CANCELLED) &&
-          run_mode != GIMP_RUN_NONINTERACTIVE)
-        status = GIMP_PDB_CANCEL;
-      else
-        status = GIMP_PDB_EXECUTION_ERROR;
-      if (g_error_matches (error, DREAM_ERROR, DREAM_ERROR_CANCELLED))
-        message = g_strdup ("Dream Denoise was cancelled; the image is unchanged.");
-      else
-        message = g_strdup_printf ("Dream Denoise: %s",
-                                   error ? error->message : "failed");
-      g_clear_error (&error);
+      status = dream_gimp2_error_status (error, run_mode, "Dream Denoise", &message);
       goto out;
     }
 

@@ -383,14 +383,7 @@ generate_run (gboolean img2img, gint nparams, const GimpParam *param,
 
   if (!generate (img2img, image, drawable, &vals, layers, seeds, n, &error))
     {
-      gboolean cancelled = g_error_matches (error, DREAM_ERROR, DREAM_ERROR_CANCELLED);
-
-      *status = cancelled && run_mode != GIMP_RUN_NONINTERACTIVE
-                ? GIMP_PDB_CANCEL : GIMP_PDB_EXECUTION_ERROR;
-      *message = cancelled
-        ? g_strdup_printf ("%s was cancelled; the image is unchanged.", title)
-        : g_strdup_printf ("%s: %s", title, error ? error->message : "failed");
-      g_clear_error (&error);
+      *status = dream_gimp2_error_status (error, run_mode, title, message);
       return FALSE;
     }
 

@@ -14,6 +14,14 @@
  * shown, start at -1). Never cancels: GIMP ends the plug-in itself. */
 gboolean dream_gimp2_progress (gpointer user, double fraction);
 
+/* The status of a run the engine failed (error is taken): a cancel is
+ * CANCEL for people, but an EXECUTION_ERROR for scripts (Script-Fu in 2.10
+ * passes CANCEL on as a success, and a script would go on with a layer
+ * that does not exist); *message (newly allocated) is "TITLE was
+ * cancelled; the image is unchanged." or "TITLE: <the error>". */
+GimpPDBStatusType dream_gimp2_error_status (GError *error, GimpRunMode run_mode,
+                                            const gchar *title, gchar **message);
+
 /* Attaches the "dreamlayer-settings" parasite (persistent, undoable). */
 void dream_gimp2_attach_settings (gint32 item, const gchar *text);
 

@@ -303,15 +303,7 @@ upscale_run (gint               nparams,
   if (!upscale (image, drawable, &vals, run_mode != GIMP_RUN_NONINTERACTIVE,
                 image_out, layer_out, &error))
     {
-      /* as in Dream Denoise: scripts get an execution error for a cancel */
-      gboolean cancelled = g_error_matches (error, DREAM_ERROR, DREAM_ERROR_CANCELLED);
-
-      *status = cancelled && run_mode != GIMP_RUN_NONINTERACTIVE
-                ? GIMP_PDB_CANCEL : GIMP_PDB_EXECUTION_ERROR;
-      *message = cancelled
-        ? g_strdup ("Dream Upscale was cancelled; the image is unchanged.")
-        : g_strdup_printf ("Dream Upscale: %s", error ? error->message : "failed");
-      g_clear_error (&error);
+      *status = dream_gimp2_error_status (error, run_mode, "Dream Upscale", message);
       return FALSE;
     }
 
