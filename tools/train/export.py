@@ -160,7 +160,7 @@ def main():
     del meta['config']
     write_safetensors(os.path.join(args.out, 'shapes-clip.safetensors'),
                       clip_tensors(c['model']), meta)
-    tensors = [('model.diffusion_model.' + k, f16(t)) for k, t in u['model'].items()]
+    tensors = [('model.diffusion_model.' + k, f16(t)) for k, t in u.get('ema', u['model']).items()]
     tensors += [('first_stage_model.' + k, f16(t)) for k, t in v['model'].items()]
     tensors += hf_text(c['model'], cfg['text_layers'])
     write_safetensors(os.path.join(args.out, 'shapes-sd.safetensors'), tensors,

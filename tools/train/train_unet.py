@@ -15,7 +15,9 @@
    layer, all 77 positions, captions padded with <|endoftext|> as SD1's
    tokenizer does.  A fresh caption per image each step; 10% of captions
    are replaced by "" (classifier-free-guidance dropout).
-Resumable (RUN/unet/ckpt.pt), fixed seeds.
+Keeps an exponential moving average of the weights (--ema, the weights
+export.py ships).  Resumable (RUN/unet/ckpt.pt), fixed seeds; a larger
+--latents on a restart encodes and appends more images.
 """
 
 import argparse
@@ -88,30 +90,38 @@ def main():
     ap.add_argument('--latents', type=int, default=12000)
     ap.add_argument('--encode-only', action='store_true', help='stop after step 1')
     ap.add_argument('--every', type=int, default=100)
+    ap.add_argument('--ema', type=float, default=0.999, help='EMA decay of the exported weights')
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     os.makedirs(args.run, exist_ok=True)
     scenes = json.load(open(args.data + '.json'))['scenes']
     lat_path = os.path.join(args.run, 'latents.pt')
-    if not os.path.exists(lat_path):
+    L = load_ckpt(lat_path)
+    have = 0 if L is None else L['z'].shape[0]
+    if have < args.latents:
+        # encode images [have, --latents) with the frozen encoder and append
+        # (a larger --latents on a restart extends the set; the scale factor
+        # of the first encoding is kept, the UNet was trained with it)
         imgs = np.load(args.data + '.images.npy', mmap_mode='r')
         vae = load_vae(args.vae)
-        zs, t0 = [], time.time()
+        if L is not None and abs(encoder_sum(vae) - L['encoder_sum']) > 1e-6 * L['encoder_sum']:
+            raise SystemExit('--vae is not the encoder the stored latents came from')
+        zs, t0 = ([] if L is None else [L['z']]), time.time()
         with torch.no_grad():
-            for i in range(0, args.latents, 100):
-                x = torch.from_numpy(np.ascontiguousarray(imgs[i:i + 100]))
+            for i in range(have, args.latents, 100):
+                x = torch.from_numpy(np.ascontiguousarray(imgs[i:min(i + 100, args.latents)]))
                 x = x.permute(0, 3, 1, 2).float() / 127.5 - 1
                 zs.append(vae.encode(x).chunk(2, 1)[0])
                 if i % 2000 == 0:
                     print('encoded', i, '%.1fs' % (time.time() - t0), flush=True)
         z = torch.cat(zs)
-        save_ckpt(lat_path, z=z, scale_factor=float(1 / z.std()),
-                  encoder_sum=encoder_sum(vae))
+        scale = float(1 / z.std()) if L is None else L['scale_factor']
+        save_ckpt(lat_path, z=z, scale_factor=scale, encoder_sum=encoder_sum(vae))
         del vae
     if args.encode_only:
         return
     L = torch.load(lat_path)
-    lat, scale = L['z'] * L['scale_factor'], L['scale_factor']
+    lat, scale = L['z'][:args.latents] * L['scale_factor'], L['scale_factor']
     n_img = lat.shape[0]
     print('latents', tuple(lat.shape), 'scale_factor %.5f' % scale, flush=True)
     clip, tok = load_clip(args.clip), Tokenizer()
@@ -130,6 +140,10 @@ def main():
         rng.setstate(ck['rng'])
         torch.set_rng_state(ck['torch_rng'])
         print('resumed at step', step, flush=True)
+    # exponential moving average of the weights, what export.py ships
+    # (started from the current weights when a checkpoint has none)
+    ema = {k: v.detach().clone() for k, v in
+           (ck['ema'] if ck and 'ema' in ck else unet.state_dict()).items()}
     t0, avg = time.time(), None
     while step < args.steps:
         for g in opt.param_groups:
@@ -148,13 +162,20 @@ def main():
         torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
         opt.step()
         step += 1
+        with torch.no_grad():
+            d = min(args.ema, (1 + step) / (10 + step))
+            for k, v in unet.state_dict().items():
+                if v.dtype.is_floating_point:
+                    ema[k].mul_(d).add_(v, alpha=1 - d)
+                else:
+                    ema[k].copy_(v)
         avg = loss.item() if avg is None else 0.98 * avg + 0.02 * loss.item()
         if step % 25 == 0:
             print('step %d loss %.4f (avg %.4f) %.2fs/step' %
                   (step, loss.item(), avg, (time.time() - t0) / 25), flush=True)
             t0 = time.time()
         if step % args.every == 0 or step == args.steps:
-            save_ckpt(os.path.join(args.run, 'ckpt.pt'), model=unet.state_dict(),
+            save_ckpt(os.path.join(args.run, 'ckpt.pt'), model=unet.state_dict(), ema=ema,
                       opt=opt.state_dict(), step=step, rng=rng.getstate(),
                       torch_rng=torch.get_rng_state(), unet=UNET, scale_factor=scale,
                       encoder_sum=L['encoder_sum'], text_sum=text_sum(clip))

@@ -97,8 +97,16 @@ def stop_gimp(gimp, srv):
         gimp.wait()
 
 
-def xdo(*args):
-    return subprocess.run(["xdotool", *args], capture_output=True, text=True).stdout.split()
+def xdo(*args, timeout=10):
+    """xdotool, never waiting more than timeout s: "windowfocus --sync" waits
+    for the focus to arrive and, once in a while under Xvfb with no window
+    manager, it never does (the whole case then hung to its timeout)."""
+    try:
+        return subprocess.run(["xdotool", *args], capture_output=True, text=True,
+                              timeout=timeout).stdout.split()
+    except subprocess.TimeoutExpired:
+        log("xdotool", *args, f"gave no answer in {timeout} s")
+        return []
 
 
 def find_window(pattern, timeout=30):

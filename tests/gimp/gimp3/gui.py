@@ -18,6 +18,7 @@ plug-in installed.
 """
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -98,8 +99,16 @@ def stop_gimp(gimp):
             os.remove(os.path.join(backups, f))
 
 
-def xdo(*args):
-    return subprocess.run(["xdotool", *args], capture_output=True, text=True).stdout.split()
+def xdo(*args, timeout=10):
+    """xdotool, never waiting more than timeout s: "windowfocus --sync" waits
+    for the focus to arrive and, once in a while under Xvfb with no window
+    manager, it never does (the whole case then hung to its timeout)."""
+    try:
+        return subprocess.run(["xdotool", *args], capture_output=True, text=True,
+                              timeout=timeout).stdout.split()
+    except subprocess.TimeoutExpired:
+        log("xdotool", *args, f"gave no answer in {timeout} s")
+        return []
 
 
 def find_window(name, timeout=60):
@@ -141,9 +150,9 @@ def wait_count(want, timeout=15):
 
 def undo(image, out):
     os.makedirs(out, exist_ok=True)
-    facts = {}
-    gimp = start_gimp()
+    facts, gimp = {}, None
     try:
+        gimp = start_gimp()
         open_image(image)
         facts["layers_before"] = int(sf(LAYER_COUNT))
         sf("(plug-in-dream-denoise #:run-mode RUN-NONINTERACTIVE #:image dl-img"
@@ -161,10 +170,11 @@ def undo(image, out):
             facts["layers_after_one_undo"] = wait_count(facts["layers_before"])
             press(win, "ctrl+y")
             facts["layers_after_redo"] = wait_count(facts["layers_after_run"])
-    except Exception as e:  # noqa: BLE001 - reported through facts.json
+    except (Exception, SystemExit) as e:  # noqa: BLE001 - reported through facts.json
         facts["exception"] = f"{type(e).__name__}: {e}"
     finally:
-        stop_gimp(gimp)
+        if gimp:
+            stop_gimp(gimp)
         with open(os.path.join(out, "facts.json"), "w", encoding="utf-8") as f:
             json.dump(facts, f, indent=1)
     log(facts)
@@ -173,9 +183,9 @@ def undo(image, out):
 def dialog(image, out):
     """Interactive run: the dialog appears (screenshot), Enter runs it."""
     os.makedirs(out, exist_ok=True)
-    facts = {}
-    gimp = start_gimp()
+    facts, gimp = {}, None
     try:
+        gimp = start_gimp()
         open_image(image)
         facts["layers_before"] = int(sf(LAYER_COUNT))
         s = sf_send("(plug-in-dream-denoise #:run-mode RUN-INTERACTIVE #:image dl-img"
@@ -206,16 +216,24 @@ def dialog(image, out):
                                    " (car (gimp-item-get-name"
                                    " (vector-ref (if (vector? l) l (car l)) 0))))").strip('"')
         s.close()
-    except Exception as e:  # noqa: BLE001 - reported through facts.json
+    except (Exception, SystemExit) as e:  # noqa: BLE001 - reported through facts.json
         facts["exception"] = f"{type(e).__name__}: {e}"
     finally:
-        stop_gimp(gimp)
+        if gimp:
+            stop_gimp(gimp)
         with open(os.path.join(out, "facts.json"), "w", encoding="utf-8") as f:
             json.dump(facts, f, indent=1, ensure_ascii=False)
     log(facts)
 
 
+def on_term(signum, frame):
+    """The case's timeout: end through the finally blocks (facts.json, GIMP
+    stopped) instead of leaving nothing behind."""
+    raise SystemExit(f"stopped by signal {signum} (the case's timeout)")
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, on_term)
     if len(sys.argv) == 4 and sys.argv[1] == "undo":
         undo(sys.argv[2], sys.argv[3])
     elif len(sys.argv) == 4 and sys.argv[1] == "dialog":

@@ -149,6 +149,12 @@ verdict() {
     [ "${DREAM_KEEP:-0}" = 1 ] || rm -f "$CASE_OUT"/gimp.log
   else
     say "FAIL $name (${CASE_FAILS[*]}); GIMP log: $CASE_OUT/gimp.log"
+    # CI keeps only this output: the end of each log the case left
+    for log in "$CASE_OUT"/gimp.log "$CASE_OUT"/gimp-gui.log; do
+      [ -s "$log" ] || continue
+      say "  --- last lines of $log"
+      tail -n 25 "$log" | sed 's/^/  | /'
+    done
     failed=$((failed + 1))
   fi
 }
