@@ -8,7 +8,8 @@
  *
  * MODEL is a checkpoint file (single-file .safetensors, with NAME.yaml
  * next to it or --config) or a name dream_model_find() knows; default
- * "shapes-sd", the bundled model. Without --seed a random seed is drawn;
+ * dream_sd_model_default(): an SD model installed in the model folders,
+ * else the bundled shapes-sd. Without --seed a random seed is drawn;
  * every image's seed is printed ("OUT.png: seed N") so that it can be
  * made again: the same seed and settings give the same pixels. With
  * --count N > 1 the images use seeds S, S+1, ... and are written to OUT
@@ -88,7 +89,7 @@ run (int argc, char **argv, gboolean img2img)
   GOptionEntry entries[] = {
     { "negative", 'n', 0, G_OPTION_ARG_STRING, &neg, "Negative prompt: what not to draw", "TEXT" },
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_arg,
-      "Checkpoint file or model name (default shapes-sd)", "MODEL" },
+      "Checkpoint file or model name (default: an installed SD model, else the bundled shapes-sd)", "MODEL" },
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &config, "LDM .yaml of the checkpoint", "C" },
     { "steps", 0, 0, G_OPTION_ARG_INT, &steps, "Sampler steps (default: the model's)", "N" },
     { "cfg", 0, 0, G_OPTION_ARG_DOUBLE, &cfg, "Guidance scale (default: the model's)", "S" },
@@ -158,17 +159,10 @@ run (int argc, char **argv, gboolean img2img)
   status = 1;
 
   /* the model */
-  if (!model_arg)
-    path = dream_model_find ("shapes-sd", &error);
-  else if (g_file_test (model_arg, G_FILE_TEST_EXISTS) || strchr (model_arg, '/'))
-    path = g_strdup (model_arg);
-  else
-    path = dream_model_find (model_arg, &error);
-  if (!path)
+  if (!(path = dream_sd_model_find (model_arg, &error)))
     {
       g_printerr ("%s: %s\n%s", cmd, error->message,
-                  model_arg ? "" : "(the bundled model shapes-sd is not installed; give a Stable "
-                                   "Diffusion checkpoint with -m FILE.safetensors)\n");
+                  model_arg ? "" : "(give a Stable Diffusion checkpoint with -m FILE.safetensors)\n");
       goto done;
     }
   if (!(sd = dream_sd_load (path, config, &error)))

@@ -21,13 +21,7 @@ gboolean
 cli_sd_fill (const cli_sd_fill_args *a, float *data, int w, int h, int c,
              const float *mask, GError **error)
 {
-  char *path = NULL;
-  if (!a->model)
-    path = dream_model_find ("shapes-sd", error);
-  else if (g_file_test (a->model, G_FILE_TEST_EXISTS) || strchr (a->model, '/'))
-    path = g_strdup (a->model);
-  else
-    path = dream_model_find (a->model, error);
+  char *path = dream_sd_model_find (a->model, error);
   if (!path)
     return FALSE;
   dream_model *sd = dream_sd_load (path, NULL, error);

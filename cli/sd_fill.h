@@ -6,7 +6,7 @@
 
 typedef struct {
   const char *prompt, *negative;
-  const char *model;     /* file or name for dream_model_find; NULL = "shapes-sd" */
+  const char *model;     /* file or name (dream_sd_model_find); NULL = the default */
   int steps;             /* 0 = the model's */
   double cfg;            /* < 0 = the model's */
   double strength;       /* 0..1 */

@@ -6,6 +6,7 @@
 
 #include "dream-pixels.h"
 #include "dream-fill-pixels.h"
+#include "dream-gen-pixels.h"
 
 static const Babl *
 read_format (GeglBuffer *src, gboolean grey, gboolean alpha)
@@ -72,14 +73,11 @@ generate_binary (float *img, const float *hole, int w, int h,
   gsize n = (gsize) w * h, i;
   gboolean ok;
 
-  if (!g->model || !*g->model)
-    {
-      g_set_error (error, DREAM_ERROR, DREAM_ERROR_INVALID_ARGUMENT,
-                   "Generating needs a Stable Diffusion checkpoint: choose its "
-                   "file (an inpainting model or an ordinary one).");
-      return FALSE;
-    }
-  sd = dream_sd_load (g->model, NULL, error);
+  {
+    char *shown = NULL;
+    sd = dream_gen_load_sd (g->model, &shown, error);
+    g_free (shown);
+  }
   if (!sd)
     return FALSE;
   out = g_try_malloc_n (n, 3 * sizeof (float));

@@ -26,7 +26,8 @@
  * dream_inpaint() on the layer (RGB; alpha kept as it was), the hole
  * regenerated whole (the feather is left to the layer mask). */
 typedef struct {
-  const char *model;            /* path of an SD checkpoint (inpainting or not) */
+  const char *model;            /* SD checkpoint, inpainting or not: as
+                                   dream_gen_load_sd() ("" = the default) */
   const char *prompt;           /* may be NULL */
   const char *negative_prompt;  /* may be NULL */
   int steps;                    /* 1..1000 */

@@ -68,80 +68,27 @@ num_text (double v)
   return g_strdup (g_ascii_formatd (buf, sizeof buf, "%.6g", v));
 }
 
-/* A model argument names a file when it looks like a path (or is one). */
-static gboolean
-looks_like_path (const char *m)
+dream_model *
+dream_gen_load_sd (const char *model, char **shown, GError **error)
 {
-  return strchr (m, G_DIR_SEPARATOR) != NULL || strchr (m, '/') != NULL
-         || g_str_has_suffix (m, ".safetensors")
-         || g_file_test (m, G_FILE_TEST_EXISTS);
-}
-
-/* The file of a model argument: a path as it is (it must exist), a name
- * through dream_model_find(). */
-static char *
-model_path (const char *m, GError **error)
-{
-  if (looks_like_path (m))
-    {
-      if (!g_file_test (m, G_FILE_TEST_EXISTS))
-        {
-          g_set_error (error, DREAM_ERROR, DREAM_ERROR_IO,
-                       "The model file \"%s\" does not exist.", m);
-          return NULL;
-        }
-      return g_strdup (m);
-    }
-  return dream_model_find (m, error);
-}
-
-/* "" = the first Stable Diffusion model installed in the model folders
- * that is not the bundled shapes-sd (a real checkpoint the user put there
- * wins), else shapes-sd. *shown gets what the settings text names: the
- * argument, "shapes-sd", or the path of the installed model. */
-static char *
-default_sd_path (char **shown, GError **error)
-{
-  char **list = dream_model_list (DREAM_MODEL_KIND_SD);
-  char *path = NULL;
-  guint i;
-
-  for (i = 0; list[i] && !path; i++)
-    {
-      char *base = g_path_get_basename (list[i]);
-      if (strcmp (base, DREAM_GEN_DEFAULT_MODEL ".safetensors") != 0)
-        path = g_strdup (list[i]);
-      g_free (base);
-    }
-  g_strfreev (list);
-  if (path)
-    *shown = g_strdup (path);
-  else
-    {
-      *shown = g_strdup (DREAM_GEN_DEFAULT_MODEL);
-      path = dream_model_find (DREAM_GEN_DEFAULT_MODEL, error);
-    }
-  return path;
-}
-
-static dream_model *
-load_sd (const char *model, char **shown, GError **error)
-{
-  char *path;
-  dream_model *sd;
+  char *path = dream_sd_model_find (model, error);
+  dream_model *sd = NULL;
 
   if (model && *model)
+    *shown = g_strdup (model);
+  else if (path)
     {
-      *shown = g_strdup (model);
-      path = model_path (model, error);
+      /* the bundled model by its name, which every installation finds */
+      char *base = g_path_get_basename (path);
+      *shown = g_strdup (strcmp (base, DREAM_GEN_DEFAULT_MODEL ".safetensors") == 0
+                         ? DREAM_GEN_DEFAULT_MODEL : path);
+      g_free (base);
     }
   else
-    path = default_sd_path (shown, error);
-  model = *shown;
+    *shown = g_strdup ("(default)");
 
-  if (!path)
-    return NULL;
-  sd = dream_sd_load (path, NULL, error);
+  if (path)
+    sd = dream_sd_load (path, NULL, error);
   if (sd && !dream_sd_get_kind (sd))
     {
       g_set_error (error, DREAM_ERROR, DREAM_ERROR_MODEL,
@@ -149,8 +96,8 @@ load_sd (const char *model, char **shown, GError **error)
       dream_model_free (sd);
       sd = NULL;
     }
-  if (!sd)
-    g_prefix_error (error, "Model \"%s\": ", model);
+  if (!sd && path)
+    g_prefix_error (error, "Model \"%s\": ", *shown);
   g_free (path);
   return sd;
 }
@@ -354,7 +301,7 @@ generate_all (const dream_gen_args *a, const dream_image *init, int w, int h,
     return FALSE;
 
   /* the models first: a bad file costs nothing else */
-  sd = load_sd (a->model, &shown_model, error);
+  sd = dream_gen_load_sd (a->model, &shown_model, error);
   if (!sd)
     {
       g_free (shown_model);

@@ -31,14 +31,19 @@
 #define DREAM_GEN_MAX_COUNT      16
 #define DREAM_GEN_MAX_SIZE       4096
 
+/* The Stable Diffusion model for a user's choice (dream_sd_model_find):
+ * "" or NULL = the first SD model installed in the model folders other
+ * than the bundled DREAM_GEN_DEFAULT_MODEL, else that one; a name
+ * dream_model_find() knows; or a file / diffusers folder path. *shown
+ * gets what the settings text names (the choice; for "" the installed
+ * model's path, or DREAM_GEN_DEFAULT_MODEL); free it even on failure. A
+ * file that is not an SD model is an error naming it. */
+dream_model *dream_gen_load_sd (const char *model, char **shown, GError **error);
+
 typedef struct {
   const char *prompt;       /* UTF-8; NULL = "" */
   const char *negative;     /* UTF-8; NULL = "" */
-  const char *model;        /* "" or NULL = the first SD model installed in the
-                               model folders (dream_model_list) other than the
-                               bundled DREAM_GEN_DEFAULT_MODEL, else that one;
-                               a name dream_model_find() knows; or a file /
-                               diffusers folder path */
+  const char *model;        /* dream_gen_load_sd()'s choice */
   int width, height;        /* text to image: the size, multiples of 8
                                (8..4096); ignored for image to image */
   gint64 seed;              /* the first image's seed, >= 0 */

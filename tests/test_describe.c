@@ -260,6 +260,42 @@ test_list (void)
   g_assert_error (error, DREAM_ERROR, DREAM_ERROR_IO);
   g_clear_error (&error);
   g_unlink (shapes);
+
+  /* the default SD model, the same rule: the user's checkpoints (here the
+   * diffusers folder, first by name, then sd.safetensors) win over the
+   * bundled shapes-sd, which is the fallback */
+  char *shapes_sd = g_build_filename (dir, "shapes-sd.safetensors", NULL);
+  write_tiny (shapes_sd, sd_names, NULL);
+  def = dream_sd_model_default (&error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (def, ==, diff);
+  g_free (def);
+  g_unlink (sd);
+  idx = g_build_filename (diff, "model_index.json", NULL);
+  g_unlink (idx);
+  g_free (idx);
+  def = dream_sd_model_find ("", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (def, ==, shapes_sd);   /* first in the search order */
+  g_free (def);
+  def = dream_sd_model_find ("shapes-sd", &error);   /* by name */
+  g_assert_no_error (error);
+  g_assert_cmpstr (def, ==, shapes_sd);
+  g_free (def);
+  def = dream_sd_model_find (sdxl, &error);   /* a path is taken as it is */
+  g_assert_no_error (error);
+  g_assert_cmpstr (def, ==, sdxl);
+  g_free (def);
+  def = dream_sd_model_find ("/no/such/sd.safetensors", &error);
+  g_assert_null (def);
+  g_assert_error (error, DREAM_ERROR, DREAM_ERROR_IO);
+  g_clear_error (&error);
+  def = dream_sd_model_find ("no-such-model", &error);
+  g_assert_null (def);
+  g_assert_error (error, DREAM_ERROR, DREAM_ERROR_IO);
+  g_clear_error (&error);
+  g_unlink (shapes_sd);
+  g_free (shapes_sd);
   g_unsetenv ("DREAM_MODELS_DIR");
 
   g_free (shapes); g_free (missing);

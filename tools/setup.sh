@@ -37,9 +37,9 @@ done
 # models/README.md for what they can and cannot draw), shown ×4 as well.
 for prompt in "a yellow star on a purple background" "a red circle above a blue square, night sky"; do
   f="out/6-$(echo "$prompt" | tr -c 'a-z0-9' '-' | sed 's/-\+/-/g; s/-$//').png"
-  "$PREFIX/bin/dream" generate "$prompt" --seed 7 -o "$f"
+  "$PREFIX/bin/dream" generate "$prompt" -m shapes-sd --seed 7 -o "$f"
   convert "$f" -filter point -resize 400% "${f%.png}-x4.png"
-  echo "  CLIP describes it as: $("$PREFIX/bin/dream" describe "$f" | head -n 1)"
+  echo "  CLIP describes it as: $("$PREFIX/bin/dream" describe --model shapes-clip "$f" | head -n 1)"
 done
 
 # Content-aware fill: a disc over the parrot's beak, rebuilt from the rest.

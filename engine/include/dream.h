@@ -153,6 +153,15 @@ char *dream_clip_model_default (GError **error);
  * dream_model_find(). Newly allocated, or NULL + DREAM_ERROR_IO. */
 char *dream_clip_model_find (const char *choice, GError **error);
 
+/* The same two for Stable Diffusion (Text to Image, Reimagine, Inpaint
+ * Generate, `dream generate` without -m): the first SD model of
+ * dream_model_list (DREAM_MODEL_KIND_SD) that is not the bundled
+ * shapes-sd.safetensors (a real checkpoint or diffusers folder the user
+ * installed wins), else shapes-sd (64×64 drawn shapes only), else NULL +
+ * DREAM_ERROR_IO. Newly allocated. */
+char *dream_sd_model_default (GError **error);
+char *dream_sd_model_find (const char *choice, GError **error);
+
 /* ---- denoising --------------------------------------------------------- */
 
 typedef struct {

@@ -1,5 +1,5 @@
 /* model_list.c — which model files are installed, and of what kind
- * (dream.h: dream_model_classify, dream_model_list, the default CLIP).
+ * (dream.h: dream_model_classify, dream_model_list, the default CLIP and SD models).
  *
  * A file is classified from its safetensors header alone (dream_st_open
  * maps the file and parses the JSON header; no weight is read): the
@@ -15,6 +15,7 @@
 #include <string.h>
 
 #define SHAPES_CLIP "shapes-clip.safetensors"
+#define SHAPES_SD   "shapes-sd.safetensors"
 
 /* The folders dream_model_find() searches, in its order (NULL-terminated;
  * an unset $DREAM_MODELS_DIR left out). */
@@ -178,49 +179,83 @@ dream_model_list (dream_model_kind kind)
   return (char **) g_ptr_array_free (out, FALSE);
 }
 
-char *
-dream_clip_model_default (GError **error)
+/* The first model of a kind that is not the bundled one (a model the user
+ * installed wins), else the bundled one, else NULL + DREAM_ERROR_IO with
+ * `missing` (a sentence saying what to install) and where to put it. */
+static char *
+model_default (dream_model_kind kind, const char *bundled, const char *missing,
+               GError **error)
 {
-  char **clips = dream_model_list (DREAM_MODEL_KIND_CLIP);
-  char *chosen = NULL, *shapes = NULL;
-  for (char **p = clips; *p && !chosen; p++)
+  char **found = dream_model_list (kind);
+  char *chosen = NULL, *ours = NULL;
+  for (char **p = found; *p && !chosen; p++)
     {
       char *base = g_path_get_basename (*p);
-      if (strcmp (base, SHAPES_CLIP) != 0)
+      if (strcmp (base, bundled) != 0)
         chosen = g_strdup (*p);
-      else if (!shapes)
-        shapes = g_strdup (*p);
+      else if (!ours)
+        ours = g_strdup (*p);
       g_free (base);
     }
-  g_strfreev (clips);
+  g_strfreev (found);
   if (chosen)
     {
-      g_free (shapes);
+      g_free (ours);
       return chosen;
     }
-  if (shapes)
-    return shapes;
+  if (ours)
+    return ours;
   char *user = g_build_filename (g_get_user_data_dir (), "dreamlayer", "models", NULL);
-  g_set_error (error, DREAM_ERROR, DREAM_ERROR_IO,
-               "No CLIP model installed: put a CLIP .safetensors file (e.g. OpenAI ViT-B/32) "
-               "in %s or in $DREAM_MODELS_DIR", user);
+  g_set_error (error, DREAM_ERROR, DREAM_ERROR_IO, "%s in %s or in $DREAM_MODELS_DIR",
+               missing, user);
   g_free (user);
   return NULL;
 }
 
-char *
-dream_clip_model_find (const char *choice, GError **error)
+/* A user's choice: "" = the default, a path (contains '/' or exists) as
+ * it is, else an installed name. */
+static char *
+model_choice (const char *choice, const char *what, char *(*fallback) (GError **),
+              GError **error)
 {
   if (!choice || !*choice)
-    return dream_clip_model_default (error);
+    return fallback (error);
   if (strchr (choice, '/') || g_file_test (choice, G_FILE_TEST_EXISTS))
     {
       if (!g_file_test (choice, G_FILE_TEST_EXISTS))
         {
-          g_set_error (error, DREAM_ERROR, DREAM_ERROR_IO, "CLIP model %s: no such file", choice);
+          g_set_error (error, DREAM_ERROR, DREAM_ERROR_IO, "%s %s: no such file", what, choice);
           return NULL;
         }
       return g_strdup (choice);
     }
   return dream_model_find (choice, error);
+}
+
+char *
+dream_clip_model_default (GError **error)
+{
+  return model_default (DREAM_MODEL_KIND_CLIP, SHAPES_CLIP,
+                        "No CLIP model installed: put a CLIP .safetensors file "
+                        "(e.g. OpenAI ViT-B/32)", error);
+}
+
+char *
+dream_clip_model_find (const char *choice, GError **error)
+{
+  return model_choice (choice, "CLIP model", dream_clip_model_default, error);
+}
+
+char *
+dream_sd_model_default (GError **error)
+{
+  return model_default (DREAM_MODEL_KIND_SD, SHAPES_SD,
+                        "No Stable Diffusion model installed (not even the bundled shapes-sd): "
+                        "put a checkpoint (.safetensors, or a diffusers folder)", error);
+}
+
+char *
+dream_sd_model_find (const char *choice, GError **error)
+{
+  return model_choice (choice, "Stable Diffusion model", dream_sd_model_default, error);
 }

@@ -12,7 +12,7 @@
  *                       whole layer
  *   context      INT32  8..8192 sampling width
  *   seed         INT32  >= 0
- *   prompt, negative-prompt, model (SD checkpoint path), steps, cfg-scale,
+ *   prompt, negative-prompt, model (SD checkpoint, "" = the default), steps, cfg-scale,
  *   strength: for generate
  * returns  LAYER  the new layer
  *
@@ -39,7 +39,7 @@
     { GIMP_PDB_INT32,  "seed",            "Random seed (same seed, same result)" }, \
     { GIMP_PDB_STRING, "prompt",          "generate: what to paint" }, \
     { GIMP_PDB_STRING, "negative-prompt", "generate: what to avoid" }, \
-    { GIMP_PDB_STRING, "model",           "generate: path of a Stable Diffusion checkpoint" }, \
+    { GIMP_PDB_STRING, "model",           "generate: a Stable Diffusion checkpoint path, an installed model's name, or \"\" = an installed SD model, else the bundled shapes-sd" }, \
     { GIMP_PDB_INT32,  "steps",           "generate: sampling steps, 1 to 150" }, \
     { GIMP_PDB_FLOAT,  "cfg-scale",       "generate: guidance scale, 0 to 30" }, \
     { GIMP_PDB_FLOAT,  "strength",        "generate: 0 to 1 (1 = from noise)" }

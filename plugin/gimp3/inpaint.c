@@ -75,8 +75,10 @@ add_fill_arguments (GimpProcedure *procedure, int default_context)
   gimp_procedure_add_string_argument (procedure, "negative-prompt", "_Negative prompt",
                                       "generate: what to avoid", "", G_PARAM_READWRITE);
   gimp_procedure_add_string_argument (procedure, "model", "_Model",
-                                      "generate: path of a Stable Diffusion checkpoint "
-                                      "(an inpainting one or an ordinary one)",
+                                      "generate: a Stable Diffusion checkpoint (an "
+                                      "inpainting one or an ordinary one): a path, an "
+                                      "installed model's name, or \"\" = an installed "
+                                      "SD model, else the bundled shapes-sd",
                                       "", G_PARAM_READWRITE);
   gimp_procedure_add_int_argument (procedure, "steps", "S_teps",
                                    "generate: sampling steps", 1, 150, 25, G_PARAM_READWRITE);

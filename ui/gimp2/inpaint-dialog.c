@@ -127,7 +127,7 @@ dream_gimp2_inpaint_dialog (gboolean extend, DreamGimp2InpaintVals *vals)
   gtk_container_add (GTK_CONTAINER (st.gen_frame), gtable);
   prompt = entry (GTK_TABLE (gtable), 0, "_Prompt:", vals->prompt);
   negative = entry (GTK_TABLE (gtable), 1, "_Negative prompt:", vals->negative);
-  model = entry (GTK_TABLE (gtable), 2, "_Model file:", vals->model);
+  model = entry (GTK_TABLE (gtable), 2, "_Model:", vals->model);
   steps = spin (GTK_TABLE (gtable), 3, "S_teps:", CLAMP (vals->steps, 1, 150), 1, 150);
   cfg_adj = gimp_scale_entry_new (GTK_TABLE (gtable), 0, 4, "_Guidance:", 200, 6,
                                   CLAMP (vals->cfg_scale, 0.0, 30.0), 0.0, 30.0, 0.5, 1.0, 1,

@@ -27,7 +27,7 @@ typedef struct {
   gdouble  strength;             /* generate */
   gchar    prompt[DREAM_GIMP2_PROMPT_MAX];
   gchar    negative[DREAM_GIMP2_PROMPT_MAX];
-  gchar    model[DREAM_GIMP2_MODEL_MAX];   /* generate: SD checkpoint path */
+  gchar    model[DREAM_GIMP2_MODEL_MAX];   /* generate: SD checkpoint; "" = the default */
 } DreamGimp2InpaintVals;
 
 /* Shows the dialog and edits `vals` (with `extend`, also the sides and

@@ -132,7 +132,7 @@ def judge(work, logs):
 
     for name, needle in (("i3", "needs a selection"), ("i4", "covers the whole layer"),
                          ("i5", "does not cover any part"), ("i6", "indexed"),
-                         ("i9", "Stable Diffusion checkpoint"), ("i8", "cancelled")):
+                         ("i9", "no-such-model"), ("i8", "cancelled")):
         t = new(name)
         t.error(needle)
         t.unchanged(work)

@@ -123,7 +123,7 @@
 
 ; i7: generate with the tiny test SD checkpoint (DIR/sd_tiny.safetensors,
 ; made by run-inpaint.sh), twice with the same seed (i7, i7b: the same
-; pixels); i9: generate without a model → error, unchanged.
+; pixels); i9: generate with a model that is not installed → error, unchanged.
 (define (dli-generate img drw model)
   (dl-try (lambda ()
             (plug-in-dream-inpaint RUN-NONINTERACTIVE img drw 1 0 64 7
@@ -140,7 +140,7 @@
 
 (define (dli-i7 dir) (dli-gen-case "i7" dir (string-append dir "/sd_tiny.safetensors")))
 (define (dli-i7b dir) (dli-gen-case "i7b" dir (string-append dir "/sd_tiny.safetensors")))
-(define (dli-i9 dir) (dli-gen-case "i9" dir ""))
+(define (dli-i9 dir) (dli-gen-case "i9" dir "no-such-model"))
 
 ; i8 (with DREAM_TEST_CANCEL_AT): a cancelled inpaint.
 (define (dli-i8 dir)

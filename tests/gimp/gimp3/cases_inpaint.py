@@ -106,7 +106,7 @@ def case_inpaint_generate():
 
 
 def case_inpaint_generate_nomodel():
-    inpaint_case(_rect, model="", **GEN)
+    inpaint_case(_rect, model="no-such-model", **GEN)
 
 
 def case_outpaint_generate():

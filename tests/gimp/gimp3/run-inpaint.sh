@@ -108,8 +108,8 @@ case_inpaint_generate() {
 
 case_inpaint_generate_nomodel() {
   run_case inpaint-generate-nomodel || return
-  facts 'status == "EXECUTION_ERROR" and "Stable Diffusion checkpoint" in (error or "")' \
-    --message "generate without a model: clear error"
+  facts 'status == "EXECUTION_ERROR" and "Model \"no-such-model\" not found" in (error or "")' \
+    --message "generate with a model that is not installed: clear error naming it"
   inpaint_unchanged
 }
 
