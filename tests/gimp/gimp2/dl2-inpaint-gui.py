@@ -47,8 +47,7 @@ def interactive(srv, call, title, key, shot):
         return False
     time.sleep(1.5)
     subprocess.run(["import", "-window", win, shot])
-    g.xdo("windowfocus", "--sync", win)
-    g.xdo("key", key_of[key])
+    g.press_until_gone(win, f"^{title}$", key_of[key])
     err, text = g.Server.answer(pending)
     fact(key + "-answer", "error" if err else "ok")
     return True

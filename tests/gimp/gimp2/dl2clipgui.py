@@ -50,8 +50,7 @@ def main(data, model, out):
             xdo("key", "alt+s")                 # _Score
             time.sleep(6.0)
             subprocess.run(["import", "-window", win, os.path.join(out, "score-dialog.png")])
-            xdo("windowfocus", "--sync", win)
-            xdo("key", "Escape")
+            dl2gui.press_until_gone(win, "^Score Captions$", "Escape")
         log(*facts(Server.answer(pending)[1]), sep="\n")
 
         pending = srv.send("(dl-clipgui-describe)", wait=False)
@@ -62,8 +61,7 @@ def main(data, model, out):
             log("DL|clipgui|describe-dialog|shown")
             time.sleep(1.5)
             subprocess.run(["import", "-window", win, os.path.join(out, "describe-dialog.png")])
-            xdo("windowfocus", "--sync", win)
-            xdo("key", "Escape")
+            dl2gui.press_until_gone(win, "^Describe Layer$", "Escape")
         log(*facts(Server.answer(pending)[1]), sep="\n")
     finally:
         stop_gimp(gimp, srv)

@@ -125,6 +125,23 @@ def press(win, keys):
     xdo("key", "--clearmodifiers", keys)
 
 
+def press_until_gone(win, title, keys, tries=5, wait=15):
+    """Presses keys in the dialog window `win` (title regex `title`) until
+    the dialog closes: under load a key can land before the dialog has the
+    focus and be lost, so press again (up to `tries` times) while the dialog
+    is still there after `wait` s. Returns the number of presses; raises
+    RuntimeError when the dialog never closed."""
+    for attempt in range(1, tries + 1):
+        press(win, keys)
+        deadline = time.time() + wait
+        while time.time() < deadline:
+            if win not in xdo("search", "--onlyvisible", "--name", title):
+                return attempt
+            time.sleep(0.5)
+        log(f"{title}: still open {wait} s after {keys} (press {attempt})")
+    raise RuntimeError(f"{title}: the dialog did not close after {tries} presses of {keys}")
+
+
 def poll(srv, cmd, want, timeout=15):
     deadline, f = time.time() + timeout, []
     while time.time() < deadline:
@@ -164,7 +181,7 @@ def t10_dialog(srv, data):
     xdo("windowfocus", "--sync", win)
     xdo("key", "alt+e")              # "_Estimate noise level"
     time.sleep(1.0)
-    xdo("key", "alt+o")              # "_OK"
+    press_until_gone(win, "^Dream Denoise$", "alt+o")   # "_OK"
     err, text = Server.answer(pending)
     log(*facts_of(text), sep="\n")
 

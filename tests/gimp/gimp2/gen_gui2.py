@@ -39,8 +39,7 @@ def dialog(srv, call, title, keys, out, shot):
         return
     time.sleep(1.5)
     subprocess.run(["import", "-window", win, os.path.join(out, "g9-%s.png" % shot)])
-    g.xdo("windowfocus", "--sync", win)
-    g.xdo("key", keys)
+    g.press_until_gone(win, title, keys)
     pending.settimeout(300)
     err, text = g.Server.answer(pending)
     fact(shot + "-answer", "error" if err else "ok")

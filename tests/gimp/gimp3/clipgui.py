@@ -19,8 +19,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gui import (LAYER_COUNT, find_window, log, open_image, sf, sf_send,  # noqa: E402
-                 start_gimp, stop_gimp, xdo)
+from gui import (LAYER_COUNT, find_window, log, open_image, press_until_gone,  # noqa: E402
+                 sf, sf_send, start_gimp, stop_gimp, xdo)
 
 
 def answer(s):
@@ -53,8 +53,7 @@ def interactive(proc, title, out_png, keys, facts, key):
             xdo("key", k)
             time.sleep(6.0)
         subprocess.run(["import", "-window", win, out_png])
-        xdo("windowfocus", "--sync", win)
-        xdo("key", "Escape")
+        facts[key + "_escape_presses"] = press_until_gone(win, f"^{title}$", "Escape")
     facts[key + "_interactive"] = answer(s)
 
 

@@ -54,7 +54,8 @@ def main(image, model, out):
         if win:
             time.sleep(1.5)
             subprocess.run(["import", "-window", win, os.path.join(out, "dialog-txt2img.png")])
-            gui.press(win, "alt+g")  # _Generate (Return would go to the prompt)
+            # _Generate (Return would go to the prompt)
+            facts["generate_presses"] = gui.press_until_gone(win, "^Text to Image$", "alt+g")
             s.settimeout(300)
             s.recv(4)
             facts["layers_dialog"] = gui.wait_count(facts["layers_batch"] + 1)
@@ -68,7 +69,7 @@ def main(image, model, out):
         if win:
             time.sleep(1.5)
             subprocess.run(["import", "-window", win, os.path.join(out, "dialog-img2img.png")])
-            gui.press(win, "Escape")
+            gui.press_until_gone(win, "^Reimagine Layer$", "Escape")
             s.settimeout(60)
             s.recv(4)
             time.sleep(1)

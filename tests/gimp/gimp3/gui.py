@@ -127,6 +127,23 @@ def press(win, keys):
     xdo("key", "--clearmodifiers", keys)
 
 
+def press_until_gone(win, title, keys, tries=5, wait=15):
+    """Presses keys in the dialog window `win` (title regex `title`) until
+    the dialog closes: under load a key can land before the dialog has the
+    focus and be lost, so press again (up to `tries` times) while the dialog
+    is still there after `wait` s. Returns the number of presses; raises
+    RuntimeError when the dialog never closed."""
+    for attempt in range(1, tries + 1):
+        press(win, keys)
+        deadline = time.time() + wait
+        while time.time() < deadline:
+            if win not in xdo("search", "--onlyvisible", "--name", title):
+                return attempt
+            time.sleep(0.5)
+        log(f"{title}: still open {wait} s after {keys} (press {attempt})")
+    raise RuntimeError(f"{title}: the dialog did not close after {tries} presses of {keys}")
+
+
 LAYER_COUNT = ("(let ((l (gimp-image-get-layers dl-img)))"
                " (if (vector? l) (vector-length l) (vector-length (car l))))")
 
@@ -195,22 +212,10 @@ def dialog(image, out):
         if win:
             time.sleep(1.5)
             subprocess.run(["import", "-window", win, os.path.join(out, "dialog.png")])
-            # Enter = the default button, Denoise. Under load a key can land
-            # before the dialog has the focus and be lost: press again while
-            # the dialog is still there and the procedure has not answered.
-            s.settimeout(20)
-            for attempt in range(5):
-                press(win, "Return")
-                try:
-                    s.recv(4)  # the run's answer: the procedure has returned
-                    break
-                except socket.timeout:
-                    log(f"no answer {20 * (attempt + 1)} s after Enter")
-                    if not xdo("search", "--onlyvisible", "--name", "^Dream Denoise$"):
-                        s.settimeout(300)  # the dialog is gone: it is running
-                        s.recv(4)
-                        break
-            facts["enter_presses"] = attempt + 1
+            # Enter = the default button, Denoise
+            facts["enter_presses"] = press_until_gone(win, "^Dream Denoise$", "Return")
+            s.settimeout(300)
+            s.recv(4)  # the run's answer: the procedure has returned
             facts["layers_after"] = wait_count(facts["layers_before"] + 1)
             facts["top_name"] = sf("(let ((l (gimp-image-get-layers dl-img)))"
                                    " (car (gimp-item-get-name"

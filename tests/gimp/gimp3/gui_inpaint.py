@@ -34,7 +34,7 @@ def interactive(call, title, shot, facts, key):
     if win:
         time.sleep(1.5)
         subprocess.run(["import", "-window", win, shot])
-        gui.press(win, "Return")
+        facts[key + "_presses"] = gui.press_until_gone(win, f"^{title}$", "Return")
         s.settimeout(300)
         s.recv(4)  # the procedure has returned
     s.close()
