@@ -13,6 +13,7 @@
 
 #include "dream.h"
 #include "denoise-dialog.h"
+#include "dialog-common.h"
 
 /* Largest area measured for the hint: the estimate needs flat patches,
  * not the whole picture, and the dialog must open at once. */
@@ -66,8 +67,6 @@ dream_denoise_dialog_run (GimpProcedure       *procedure,
   GtkWidget *dialog;
   GtkWidget *scale;
   GtkWidget *label;
-  GimpValueArray *file_kind;
-  GValue v = G_VALUE_INIT;
   double measured;
   char *text;
   gboolean run;
@@ -101,17 +100,10 @@ dream_denoise_dialog_run (GimpProcedure       *procedure,
   gimp_procedure_dialog_set_sensitive (GIMP_PROCEDURE_DIALOG (dialog), "noise-level",
                                        TRUE, G_OBJECT (config), "estimate", TRUE);
   /* the file chooser only matters for "Model file…" */
-  file_kind = gimp_value_array_new (1);
-  g_value_init (&v, G_TYPE_STRING);
-  g_value_set_string (&v, "file");
-  gimp_value_array_append (file_kind, &v);
-  g_value_unset (&v);
-  gimp_procedure_dialog_set_sensitive_if_in (GIMP_PROCEDURE_DIALOG (dialog), "model-file",
-                                             G_OBJECT (config), "model-kind",
-                                             file_kind, TRUE);
+  dream_dialog_sensitive_if (GIMP_PROCEDURE_DIALOG (dialog), "model-file",
+                             G_OBJECT (config), "model-kind", "file");
 
   run = gimp_procedure_dialog_run (GIMP_PROCEDURE_DIALOG (dialog));
   gtk_widget_destroy (dialog);
-  gimp_value_array_unref (file_kind);
   return run;
 }

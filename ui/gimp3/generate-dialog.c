@@ -15,6 +15,7 @@
 #include <libgimp/gimpui.h>
 
 #include "generate-dialog.h"
+#include "dialog-common.h"
 
 static GtkWidget *
 text_view (GimpProcedureDialog *dialog, const char *label_id, const char *label,
@@ -41,8 +42,6 @@ dream_generate_dialog_run (GimpProcedure       *procedure,
 {
   GimpProcedureDialog *d;
   GtkWidget *dialog, *label;
-  GimpValueArray *file_kind;
-  GValue v = G_VALUE_INIT;
   int last_seed = -1;
   char *text;
   gboolean run;
@@ -96,16 +95,9 @@ dream_generate_dialog_run (GimpProcedure       *procedure,
     }
 
   /* the file chooser only matters for "Model file…" */
-  file_kind = gimp_value_array_new (1);
-  g_value_init (&v, G_TYPE_STRING);
-  g_value_set_string (&v, "file");
-  gimp_value_array_append (file_kind, &v);
-  g_value_unset (&v);
-  gimp_procedure_dialog_set_sensitive_if_in (d, "model-file", G_OBJECT (config),
-                                             "model-kind", file_kind, TRUE);
+  dream_dialog_sensitive_if (d, "model-file", G_OBJECT (config), "model-kind", "file");
 
   run = gimp_procedure_dialog_run (d);
   gtk_widget_destroy (dialog);
-  gimp_value_array_unref (file_kind);
   return run;
 }

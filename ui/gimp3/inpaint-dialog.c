@@ -14,19 +14,7 @@
 #include <libgimp/gimpui.h>
 
 #include "inpaint-dialog.h"
-
-static GimpValueArray *
-one_string (const char *s)
-{
-  GimpValueArray *a = gimp_value_array_new (1);
-  GValue v = G_VALUE_INIT;
-
-  g_value_init (&v, G_TYPE_STRING);
-  g_value_set_string (&v, s);
-  gimp_value_array_append (a, &v);
-  g_value_unset (&v);
-  return a;
-}
+#include "dialog-common.h"
 
 gboolean
 dream_inpaint_dialog_run (GimpProcedure       *procedure,
@@ -37,7 +25,6 @@ dream_inpaint_dialog_run (GimpProcedure       *procedure,
                                "steps", "cfg-scale", "strength" };
   GimpProcedureDialog *d;
   GtkWidget *dialog;
-  GimpValueArray *around, *generate;
   gboolean run;
   guint i;
 
@@ -58,17 +45,11 @@ dream_inpaint_dialog_run (GimpProcedure       *procedure,
     gimp_procedure_dialog_fill (d, "mode", "sample-from", "context", "seed",
                                 "generate-box", NULL);
 
-  around = one_string ("around");
-  generate = one_string ("generate");
-  gimp_procedure_dialog_set_sensitive_if_in (d, "context", G_OBJECT (config),
-                                             "sample-from", around, TRUE);
+  dream_dialog_sensitive_if (d, "context", G_OBJECT (config), "sample-from", "around");
   for (i = 0; i < G_N_ELEMENTS (gen); i++)
-    gimp_procedure_dialog_set_sensitive_if_in (d, gen[i], G_OBJECT (config),
-                                               "mode", generate, TRUE);
+    dream_dialog_sensitive_if (d, gen[i], G_OBJECT (config), "mode", "generate");
 
   run = gimp_procedure_dialog_run (d);
   gtk_widget_destroy (dialog);
-  gimp_value_array_unref (around);
-  gimp_value_array_unref (generate);
   return run;
 }

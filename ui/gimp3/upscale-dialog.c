@@ -9,6 +9,7 @@
 #include <libgimp/gimpui.h>
 
 #include "upscale-dialog.h"
+#include "dialog-common.h"
 
 gboolean
 dream_upscale_dialog_run (GimpProcedure       *procedure,
@@ -16,8 +17,6 @@ dream_upscale_dialog_run (GimpProcedure       *procedure,
 {
   GtkWidget *dialog;
   GtkWidget *scale;
-  GimpValueArray *file_kind;
-  GValue v = G_VALUE_INIT;
   gboolean run;
 
   dialog = gimp_procedure_dialog_new (procedure, config, "Dream Upscale");
@@ -33,17 +32,10 @@ dream_upscale_dialog_run (GimpProcedure       *procedure,
                               "scale", "model-kind", "model-file", "new-image", NULL);
 
   /* the file chooser only matters for "Model file…" */
-  file_kind = gimp_value_array_new (1);
-  g_value_init (&v, G_TYPE_STRING);
-  g_value_set_string (&v, "file");
-  gimp_value_array_append (file_kind, &v);
-  g_value_unset (&v);
-  gimp_procedure_dialog_set_sensitive_if_in (GIMP_PROCEDURE_DIALOG (dialog), "model-file",
-                                             G_OBJECT (config), "model-kind",
-                                             file_kind, TRUE);
+  dream_dialog_sensitive_if (GIMP_PROCEDURE_DIALOG (dialog), "model-file",
+                             G_OBJECT (config), "model-kind", "file");
 
   run = gimp_procedure_dialog_run (GIMP_PROCEDURE_DIALOG (dialog));
   gtk_widget_destroy (dialog);
-  gimp_value_array_unref (file_kind);
   return run;
 }

@@ -26,6 +26,8 @@ import sys
 import time
 
 PORT = 10000 + os.getpid() % 20000
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from xwin import find_window, press, press_until_gone, xdo  # noqa: E402,F401 (re-exported)
 
 
 def log(*a, sep=" "):
@@ -95,51 +97,6 @@ def stop_gimp(gimp, srv):
     except subprocess.TimeoutExpired:
         gimp.kill()        # only the GIMP this script started
         gimp.wait()
-
-
-def xdo(*args, timeout=10):
-    """xdotool, never waiting more than timeout s: "windowfocus --sync" waits
-    for the focus to arrive and, once in a while under Xvfb with no window
-    manager, it never does (the whole case then hung to its timeout)."""
-    try:
-        return subprocess.run(["xdotool", *args], capture_output=True, text=True,
-                              timeout=timeout).stdout.split()
-    except subprocess.TimeoutExpired:
-        log("xdotool", *args, f"gave no answer in {timeout} s")
-        return []
-
-
-def find_window(pattern, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        ids = xdo("search", "--onlyvisible", "--name", pattern)
-        if ids:
-            return ids[-1]
-        time.sleep(0.3)
-    return None
-
-
-def press(win, keys):
-    xdo("windowfocus", "--sync", win)
-    time.sleep(0.3)
-    xdo("key", "--clearmodifiers", keys)
-
-
-def press_until_gone(win, title, keys, tries=5, wait=15):
-    """Presses keys in the dialog window `win` (title regex `title`) until
-    the dialog closes: under load a key can land before the dialog has the
-    focus and be lost, so press again (up to `tries` times) while the dialog
-    is still there after `wait` s. Returns the number of presses; raises
-    RuntimeError when the dialog never closed."""
-    for attempt in range(1, tries + 1):
-        press(win, keys)
-        deadline = time.time() + wait
-        while time.time() < deadline:
-            if win not in xdo("search", "--onlyvisible", "--name", title):
-                return attempt
-            time.sleep(0.5)
-        log(f"{title}: still open {wait} s after {keys} (press {attempt})")
-    raise RuntimeError(f"{title}: the dialog did not close after {tries} presses of {keys}")
 
 
 def poll(srv, cmd, want, timeout=15):

@@ -25,6 +25,8 @@ import sys
 import time
 
 PORT = 20000 + os.getpid() % 20000
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from xwin import find_window, press, press_until_gone, xdo  # noqa: E402,F401 (re-exported)
 
 
 def log(*a):
@@ -93,55 +95,42 @@ def stop_gimp(gimp):
     except subprocess.TimeoutExpired:
         gimp.kill()  # only the GIMP started here
         gimp.wait()
+    # a plug-in of this profile that outlived GIMP (a crashed one hangs in
+    # its exit handler) must not stay behind
+    plugins = os.path.join(os.environ["GIMP3_DIRECTORY"], "plug-ins")
+    if subprocess.run(["pkill", "-9", "-f", plugins]).returncode == 0:
+        log("killed plug-in processes left behind under", plugins)
     backups = os.path.join(os.environ["GIMP3_DIRECTORY"], "backups")
     if os.path.isdir(backups):
         for f in os.listdir(backups):
             os.remove(os.path.join(backups, f))
 
 
-def xdo(*args, timeout=10):
-    """xdotool, never waiting more than timeout s: "windowfocus --sync" waits
-    for the focus to arrive and, once in a while under Xvfb with no window
-    manager, it never does (the whole case then hung to its timeout)."""
+def dump_stacks(pattern="plug-ins/dreamlayer/dreamlayer"):
+    """Logs every thread's stack of the processes matching `pattern` (gdb),
+    for a run that does not answer."""
+    pids = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()
+    for pid in pids:
+        try:
+            out = subprocess.run(["gdb", "-p", pid, "-batch", "-ex", "thread apply all bt 30"],
+                                 capture_output=True, text=True, timeout=60).stdout
+        except (OSError, subprocess.TimeoutExpired) as e:
+            out = f"gdb failed: {e}"
+        log(f"stacks of {pid} ({pattern}):\n{out}")
+
+
+def wait_answer(s, timeout=300, stuck=90):
+    """Waits for the answer's head on the Script-Fu socket `s` of a
+    procedure run; when none came after `stuck` s, logs the plug-in's
+    stacks once (a hung run then shows where) and waits on."""
+    s.settimeout(stuck)
     try:
-        return subprocess.run(["xdotool", *args], capture_output=True, text=True,
-                              timeout=timeout).stdout.split()
-    except subprocess.TimeoutExpired:
-        log("xdotool", *args, f"gave no answer in {timeout} s")
-        return []
-
-
-def find_window(name, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        ids = xdo("search", "--onlyvisible", "--name", name)
-        if ids:
-            return ids[-1]
-        time.sleep(0.3)
-    return None
-
-
-def press(win, keys):
-    xdo("windowfocus", "--sync", win)
-    time.sleep(0.3)
-    xdo("key", "--clearmodifiers", keys)
-
-
-def press_until_gone(win, title, keys, tries=5, wait=15):
-    """Presses keys in the dialog window `win` (title regex `title`) until
-    the dialog closes: under load a key can land before the dialog has the
-    focus and be lost, so press again (up to `tries` times) while the dialog
-    is still there after `wait` s. Returns the number of presses; raises
-    RuntimeError when the dialog never closed."""
-    for attempt in range(1, tries + 1):
-        press(win, keys)
-        deadline = time.time() + wait
-        while time.time() < deadline:
-            if win not in xdo("search", "--onlyvisible", "--name", title):
-                return attempt
-            time.sleep(0.5)
-        log(f"{title}: still open {wait} s after {keys} (press {attempt})")
-    raise RuntimeError(f"{title}: the dialog did not close after {tries} presses of {keys}")
+        return s.recv(4)
+    except socket.timeout:
+        log(f"no answer {stuck} s after the dialog closed")
+        dump_stacks()
+    s.settimeout(max(1, timeout - stuck))
+    return s.recv(4)
 
 
 LAYER_COUNT = ("(let ((l (gimp-image-get-layers dl-img)))"
@@ -214,8 +203,7 @@ def dialog(image, out):
             subprocess.run(["import", "-window", win, os.path.join(out, "dialog.png")])
             # Enter = the default button, Denoise
             facts["enter_presses"] = press_until_gone(win, "^Dream Denoise$", "Return")
-            s.settimeout(300)
-            s.recv(4)  # the run's answer: the procedure has returned
+            wait_answer(s)  # the procedure has returned
             facts["layers_after"] = wait_count(facts["layers_before"] + 1)
             facts["top_name"] = sf("(let ((l (gimp-image-get-layers dl-img)))"
                                    " (car (gimp-item-get-name"
