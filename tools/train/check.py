@@ -243,7 +243,10 @@ def torch_pipeline(models_dir):
     vae = sd_torch.VAE(embed_dim=4, ch=dd['ch'], ch_mult=dd['ch_mult'],
                        num_res_blocks=dd['num_res_blocks'], z_channels=dd['z_channels'])
     sd_torch.load_into(vae, w, 'first_stage_model.')
+    # the text tower of the SD file (its cond_stage_model), in a CLIP shell
+    import export
     clip = load_clip_file(os.path.join(models_dir, 'shapes-clip.safetensors'))
+    clip.load_state_dict(export.openai_text(w), strict=False)
     tok = Tokenizer()
     T = cfg['timesteps']
     betas = torch.linspace(cfg['linear_start'] ** 0.5, cfg['linear_end'] ** 0.5, T,

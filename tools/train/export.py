@@ -133,6 +133,29 @@ def hf_text(sd, layers, prefix='cond_stage_model.transformer.text_model.'):
     return [(k, f16(v)) for k, v in out]
 
 
+def openai_text(w, prefix='cond_stage_model.transformer.text_model.'):
+    """The inverse of hf_text: an SD file's text tower (tensors w by name)
+    as OpenAI CLIP text-tower names (float32)."""
+    g = lambda k: w[prefix + k].float()
+    layers = len({k[len(prefix):].split('.')[2] for k in w
+                  if k.startswith(prefix + 'encoder.layers.')})
+    sd = {'token_embedding.weight': g('embeddings.token_embedding.weight'),
+          'positional_embedding': g('embeddings.position_embedding.weight'),
+          'ln_final.weight': g('final_layer_norm.weight'),
+          'ln_final.bias': g('final_layer_norm.bias')}
+    for i in range(layers):
+        s, d = 'transformer.resblocks.%d.' % i, 'encoder.layers.%d.' % i
+        sd[s + 'attn.in_proj_weight'] = torch.cat([g(d + 'self_attn.%s_proj.weight' % n)
+                                                   for n in 'qkv'])
+        sd[s + 'attn.in_proj_bias'] = torch.cat([g(d + 'self_attn.%s_proj.bias' % n)
+                                                 for n in 'qkv'])
+        for a, b in (('attn.out_proj', 'self_attn.out_proj'), ('ln_1', 'layer_norm1'),
+                     ('mlp.c_fc', 'mlp.fc1'), ('mlp.c_proj', 'mlp.fc2'), ('ln_2', 'layer_norm2')):
+            sd[s + a + '.weight'] = g(d + b + '.weight')
+            sd[s + a + '.bias'] = g(d + b + '.bias')
+    return sd
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--clip', required=True)
@@ -149,8 +172,13 @@ def main():
     vae.load_state_dict(v['model'])
     clip = CLIP(cfg)
     clip.load_state_dict(c['model'])
-    for what, a, b in (('VAE encoder', train_unet.encoder_sum(vae), u['encoder_sum']),
-                       ('CLIP text tower', train_unet.text_sum(clip), u['text_sum'])):
+    # (a UNet trained with its own text tower, train_unet.py --train-text,
+    # brings it: shapes-sd holds that one, shapes-clip --clip's)
+    own_text = 'ema_text' in u
+    checks = [('VAE encoder', train_unet.encoder_sum(vae), u['encoder_sum'])]
+    if not own_text:
+        checks.append(('CLIP text tower', train_unet.text_sum(clip), u['text_sum']))
+    for what, a, b in checks:
         if abs(a - b) > 1e-6 * abs(b):
             raise SystemExit('the UNet was trained on another %s (%r != %r)' % (what, a, b))
     meta = {'architecture': 'clip', 'text_heads': cfg['text_heads'],
@@ -162,7 +190,8 @@ def main():
                       clip_tensors(c['model']), meta)
     tensors = [('model.diffusion_model.' + k, f16(t)) for k, t in u.get('ema', u['model']).items()]
     tensors += [('first_stage_model.' + k, f16(t)) for k, t in v['model'].items()]
-    tensors += hf_text(c['model'], cfg['text_layers'])
+    tensors += hf_text(dict(c['model'], **u['ema_text']) if own_text else c['model'],
+                       cfg['text_layers'])
     write_safetensors(os.path.join(args.out, 'shapes-sd.safetensors'), tensors,
                       {'trained_by': 'tools/train (Dreamlayer)',
                        'text_heads': cfg['text_heads'],

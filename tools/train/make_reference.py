@@ -12,7 +12,7 @@ float64, and writes
       CLIP-normalised generator pictures -> encode_image (2, e)
   shapes_ref_sd.safetensors    tokens (2, 77) EOT padding (SD1) ->
       sd_context (2, 77, d): what the SD file's cond_stage_model must give,
-      computed with shapes-clip's text tower; x (2, 4, 16, 16), timesteps (2),
+      computed with that text tower (export.openai_text); x (2, 4, 16, 16), timesteps (2),
       context (2, 77, d) -> out; image (1, 3, 64, 64) in [-1, 1] ->
       mean, logvar; z (1, 4, 16, 16) -> decoded
 All F32.  Metadata f32_gap_*: the largest |float32 - float64| of the same
@@ -28,6 +28,7 @@ import torch
 
 from common import EOT, Tokenizer, clip_normalise   # first: sets sys.path
 import check
+import export
 import shapes
 import sd_torch
 from st_io import write_safetensors
@@ -57,13 +58,12 @@ def main():
         m = m.to(dt)
         with torch.no_grad():
             return dict(encode_text=m.encode_text(tokens), last_hidden_ln=m.text_hidden(tokens),
-                        encode_image=m.encode_image(image.to(dt)),
-                        sd_context=m.text_hidden(sd_tokens))
+                        encode_image=m.encode_image(image.to(dt)))
     r64 = clip_run(clip, torch.float64)
     r32 = clip_run(clip, torch.float32)
     gap = {k: float((r64[k] - r32[k].double()).abs().max()) for k in r64}
     out = [('tokens', tokens.float().numpy()), ('image', image.float().numpy())]
-    out += [(k, v.float().numpy()) for k, v in r64.items() if k != 'sd_context']
+    out += [(k, v.float().numpy()) for k, v in r64.items()]
     write_safetensors(os.path.join(args.out, 'shapes_ref_clip.safetensors'), out,
                       {'generator': 'tools/train/make_reference.py', 'captions': '|'.join(CAPS),
                        **{'f32_gap_' + k: '%.3g' % v for k, v in gap.items()}})
@@ -84,7 +84,11 @@ def main():
     sd_torch.load_into(vae, w, 'first_stage_model.')
     x = torch.randn(2, 4, 16, 16)
     t = torch.tensor([999.0, 250.0])
-    ctx = r64['sd_context'].float()
+    # the SD file's own text tower (trained with its UNet)
+    sd_text = check.load_clip_file(os.path.join(args.models, 'shapes-clip.safetensors'))
+    sd_text.load_state_dict(export.openai_text(w), strict=False)
+    with torch.no_grad():
+        ctx = sd_text.double().text_hidden(sd_tokens).float()
     vimg = torch.from_numpy(imgs[:1]).permute(0, 3, 1, 2).float() / 127.5 - 1
     z = torch.randn(1, 4, 16, 16)
 

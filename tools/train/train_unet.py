@@ -14,7 +14,9 @@
    conditioned on the frozen small CLIP's text tower: ln_final of the last
    layer, all 77 positions, captions padded with <|endoftext|> as SD1's
    tokenizer does.  A fresh caption per image each step; 10% of captions
-   are replaced by "" (classifier-free-guidance dropout).
+   are replaced by "" (classifier-free-guidance dropout).  With
+   --train-text the text tower is trained with the UNet from there on
+   (export.py then ships that tower in shapes-sd, the EMA of it).
 Keeps an exponential moving average of the weights (--ema, the weights
 export.py ships).  Resumable (RUN/unet/ckpt.pt), fixed seeds; a larger
 --latents on a restart encodes and appends more images.
@@ -71,10 +73,15 @@ def text_sum(clip):
                      if not n.startswith('visual.') and n not in ('text_projection', 'logit_scale')))
 
 
-@torch.no_grad()
-def context(clip, tok, caps):
+def is_text(name):
+    """A parameter of the CLIP text tower (what SD's cond_stage_model holds)."""
+    return not name.startswith('visual.') and name not in ('text_projection', 'logit_scale')
+
+
+def context(clip, tok, caps, grad=False):
     """(n, 77, d) SD1 context: ln_final(last hidden), EOT padding."""
-    return clip.text_hidden(tok(caps, pad=EOT))
+    with torch.set_grad_enabled(grad):
+        return clip.text_hidden(tok(caps, pad=EOT))
 
 
 def main():
@@ -91,6 +98,8 @@ def main():
     ap.add_argument('--encode-only', action='store_true', help='stop after step 1')
     ap.add_argument('--every', type=int, default=100)
     ap.add_argument('--ema', type=float, default=0.999, help='EMA decay of the exported weights')
+    ap.add_argument('--train-text', action='store_true',
+                    help='train the text tower with the UNet (from --clip\'s; kept on resume)')
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     os.makedirs(args.run, exist_ok=True)
@@ -125,17 +134,32 @@ def main():
     n_img = lat.shape[0]
     print('latents', tuple(lat.shape), 'scale_factor %.5f' % scale, flush=True)
     clip, tok = load_clip(args.clip), Tokenizer()
-    for p in clip.parameters():
-        p.requires_grad_(False)
     ac = alphas_cumprod()
     torch.manual_seed(0)
     unet = sd_torch.UNet(in_channels=4, out_channels=4, **UNET)
-    opt = torch.optim.AdamW(unet.parameters(), lr=args.lr, weight_decay=0.0)
     step, rng = 0, random.Random(3)
     ck = load_ckpt(os.path.join(args.run, 'ckpt.pt'))
+    # the text tower: frozen (--clip's), or trained with the UNet (LDM's
+    # text-to-image models train theirs jointly): its gradients then come
+    # from the denoising loss, so it learns what the pictures need
+    train_text = args.train_text or bool(ck and 'text' in ck)
+    if ck and 'text' in ck:
+        clip.load_state_dict(ck['text'], strict=False)
+    text_params = []
+    for n, p in clip.named_parameters():
+        p.requires_grad_(train_text and is_text(n))
+        if train_text and is_text(n):
+            text_params.append(p)
+    groups = [{'params': list(unet.parameters())}]
+    if ck and 'text' in ck:
+        groups.append({'params': text_params})
+    opt = torch.optim.AdamW(groups, lr=args.lr, weight_decay=0.0)
     if ck:
         unet.load_state_dict(ck['model'])
         opt.load_state_dict(ck['opt'])
+    if train_text and len(opt.param_groups) == 1:
+        opt.add_param_group({'params': text_params})
+    if ck:
         step = ck['step']
         rng.setstate(ck['rng'])
         torch.set_rng_state(ck['torch_rng'])
@@ -144,13 +168,18 @@ def main():
     # (started from the current weights when a checkpoint has none)
     ema = {k: v.detach().clone() for k, v in
            (ck['ema'] if ck and 'ema' in ck else unet.state_dict()).items()}
+
+    def text_state():
+        return {k: v for k, v in clip.state_dict().items() if is_text(k)}
+    ema_text = {k: v.detach().clone() for k, v in
+                (ck['ema_text'] if ck and 'ema_text' in ck else text_state()).items()}
     t0, avg = time.time(), None
     while step < args.steps:
         for g in opt.param_groups:
             g['lr'] = lr_at(step, args.steps, args.lr, warm=100)
         idx = rng.sample(range(n_img), args.batch)
         caps = ['' if rng.random() < P_UNCOND else shapes.caption(scenes[i], rng) for i in idx]
-        ctx = context(clip, tok, caps)
+        ctx = context(clip, tok, caps, grad=train_text)
         x0 = lat[idx]
         t = torch.randint(0, T, (args.batch,))
         eps = torch.randn_like(x0)
@@ -159,26 +188,29 @@ def main():
         loss = F.mse_loss(unet(xt, t, ctx), eps)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(list(unet.parameters()) + text_params, 1.0)
         opt.step()
         step += 1
         with torch.no_grad():
             d = min(args.ema, (1 + step) / (10 + step))
-            for k, v in unet.state_dict().items():
-                if v.dtype.is_floating_point:
-                    ema[k].mul_(d).add_(v, alpha=1 - d)
-                else:
-                    ema[k].copy_(v)
+            for avg_of, now in ((ema, unet.state_dict()),
+                                (ema_text, text_state() if train_text else {})):
+                for k, v in now.items():
+                    if v.dtype.is_floating_point:
+                        avg_of[k].mul_(d).add_(v, alpha=1 - d)
+                    else:
+                        avg_of[k].copy_(v)
         avg = loss.item() if avg is None else 0.98 * avg + 0.02 * loss.item()
         if step % 25 == 0:
             print('step %d loss %.4f (avg %.4f) %.2fs/step' %
                   (step, loss.item(), avg, (time.time() - t0) / 25), flush=True)
             t0 = time.time()
         if step % args.every == 0 or step == args.steps:
+            extra = dict(text=text_state(), ema_text=ema_text) if train_text else {}
             save_ckpt(os.path.join(args.run, 'ckpt.pt'), model=unet.state_dict(), ema=ema,
                       opt=opt.state_dict(), step=step, rng=rng.getstate(),
                       torch_rng=torch.get_rng_state(), unet=UNET, scale_factor=scale,
-                      encoder_sum=L['encoder_sum'], text_sum=text_sum(clip))
+                      encoder_sum=L['encoder_sum'], text_sum=text_sum(clip), **extra)
     print('done', flush=True)
 
 
