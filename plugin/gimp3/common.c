@@ -77,22 +77,34 @@ GError *
 dream_gimp3_layer_problem (const char *title, GimpDrawable *drawable)
 {
   GimpItem *item = GIMP_ITEM (drawable);
+  char *name = gimp_item_get_name (item);   /* transfer full in GIMP 3 */
+  GError *error = NULL;
 
   if (!GIMP_IS_LAYER (item))
-    return g_error_new (DREAM_ERROR, DREAM_ERROR_INVALID_ARGUMENT,
-                        "%s works on layers; \"%s\" is a channel or a mask.",
-                        title, gimp_item_get_name (item));
-  if (gimp_item_is_group (item))
-    return g_error_new (DREAM_ERROR, DREAM_ERROR_INVALID_ARGUMENT,
-                        "\"%s\" is a layer group; %s works on ordinary "
-                        "layers. Select a layer inside the group, or merge the group first.",
-                        gimp_item_get_name (item), title);
-  if (gimp_drawable_is_indexed (drawable))
-    return g_error_new (DREAM_ERROR, DREAM_ERROR_INVALID_ARGUMENT,
-                        "%s cannot work on an indexed layer; "
-                        "convert the image to RGB or Grayscale first (Image ▸ Mode).",
-                        title);
-  return NULL;
+    error = g_error_new (DREAM_ERROR, DREAM_ERROR_INVALID_ARGUMENT,
+                         "%s works on layers; \"%s\" is a channel or a mask.", title, name);
+  else if (gimp_item_is_group (item))
+    error = g_error_new (DREAM_ERROR, DREAM_ERROR_INVALID_ARGUMENT,
+                         "\"%s\" is a layer group; %s works on ordinary "
+                         "layers. Select a layer inside the group, or merge the group first.",
+                         name, title);
+  else if (gimp_drawable_is_indexed (drawable))
+    error = g_error_new (DREAM_ERROR, DREAM_ERROR_INVALID_ARGUMENT,
+                         "%s cannot work on an indexed layer; "
+                         "convert the image to RGB or Grayscale first (Image ▸ Mode).",
+                         title);
+  g_free (name);
+  return error;
+}
+
+GError *
+dream_gimp3_outside_selection (GimpDrawable *drawable)
+{
+  char *name = gimp_item_get_name (GIMP_ITEM (drawable));
+  GError *error = g_error_new (DREAM_ERROR, DREAM_ERROR_INVALID_ARGUMENT,
+                               "The selection does not cover any part of layer \"%s\".", name);
+  g_free (name);
+  return error;
 }
 
 void

@@ -286,9 +286,7 @@ denoise_run (GimpProcedure        *procedure,
       job->grey = gimp_drawable_is_gray (job->drawable);
       if (!gimp_drawable_mask_intersect (job->drawable, &x, &y, &w, &h) || w <= 0 || h <= 0)
         {
-          error = g_error_new (DREAM_ERROR, DREAM_ERROR_INVALID_ARGUMENT,
-                               "The selection does not cover any part of layer \"%s\".",
-                               gimp_item_get_name (GIMP_ITEM (job->drawable)));
+          error = dream_gimp3_outside_selection (job->drawable);
           goto out;
         }
       job->region = (GeglRectangle) { x, y, w, h };
@@ -309,8 +307,11 @@ denoise_run (GimpProcedure        *procedure,
       if (!job->result)
         {
           if (n > 1 && !g_error_matches (error, DREAM_ERROR, DREAM_ERROR_CANCELLED))
-            g_prefix_error (&error, "Layer \"%s\": ",
-                            gimp_item_get_name (GIMP_ITEM (job->drawable)));
+            {
+              char *name = gimp_item_get_name (GIMP_ITEM (job->drawable));
+              g_prefix_error (&error, "Layer \"%s\": ", name);
+              g_free (name);
+            }
           goto out;
         }
     }

@@ -62,6 +62,9 @@ void dream_gimp3_model_to_dialog (GimpProcedureConfig *config, const char *model
  * an indexed layer), or NULL if it can. */
 GError *dream_gimp3_layer_problem (const char *title, GimpDrawable *drawable);
 
+/* "The selection does not cover any part of layer "NAME"." */
+GError *dream_gimp3_outside_selection (GimpDrawable *drawable);
+
 /* Attaches the persistent "dreamlayer-settings" parasite (undoable). */
 void dream_gimp3_attach_settings (GimpItem *item, const char *text);
 

@@ -305,9 +305,7 @@ generate_run (GimpProcedure        *procedure,
       g_object_get (config, "strength", &a.strength, NULL);
       if (!gimp_drawable_mask_intersect (drawable, &x, &y, &w, &h) || w <= 0 || h <= 0)
         {
-          error = g_error_new (DREAM_ERROR, DREAM_ERROR_INVALID_ARGUMENT,
-                               "The selection does not cover any part of layer \"%s\".",
-                               gimp_item_get_name (GIMP_ITEM (drawable)));
+          error = dream_gimp3_outside_selection (drawable);
           goto out;
         }
       region = (GeglRectangle) { x, y, w, h };

@@ -382,9 +382,7 @@ inpaint_run (GimpProcedure        *procedure,
   if (!gimp_drawable_mask_intersect (drawable, &x, &y, &w, &h) || w <= 0 || h <= 0)
     {
       fill_settings_clear (&s);
-      return dream_gimp3_fail (procedure, g_error_new (DREAM_ERROR, DREAM_ERROR_INVALID_ARGUMENT,
-                   "The selection does not cover any part of layer \"%s\".",
-                   gimp_item_get_name (GIMP_ITEM (drawable))));
+      return dream_gimp3_fail (procedure, dream_gimp3_outside_selection (drawable));
     }
 
   /* ---- the work: nothing in the image changes here ---- */
