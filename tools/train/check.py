@@ -17,6 +17,8 @@ and its place, without knowing how the picture was made.
         --models models --cfg 7 --steps 20 --out DIR [--sampler S]
     # CLIP: true caption ranked first among 10 (itself + 9 other held-out)
     /usr/bin/python3 tools/train/check.py clip HELDOUT.json --models models
+    # the autoencoder's ceiling: the true pictures encoded and decoded
+    /usr/bin/python3 tools/train/check.py vae HELDOUT.json --models models [--out DIR]
 
 How: every pixel gets the nearest of the eight object colours and the
 colours of the detected background (per row for skies), so anti-aliased
@@ -303,7 +305,7 @@ def load_clip_file(path):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('mode', choices=['truth', 'images', 'torch', 'engine', 'clip'])
+    ap.add_argument('mode', choices=['truth', 'images', 'torch', 'engine', 'clip', 'vae'])
     ap.add_argument('--dream', default='dream')
     ap.add_argument('--sampler')
     ap.add_argument('heldout')
@@ -325,6 +327,32 @@ def main():
         wrong = [check(shapes.render(it['scene'], N, it['seed']), items[(i + 1) % len(items)]['scene'])
                  for i, it in enumerate(items)]
         summarise(wrong, 'checker on pictures of a DIFFERENT caption (should be low)')
+    elif args.mode == 'vae':
+        # the ceiling the autoencoder sets: the true pictures encoded
+        # (posterior mean) and decoded by shapes-sd's VAE, then checked
+        import torch
+        import yaml
+        import common  # noqa: F401 (sets sys.path for sd_torch)
+        import sd_torch
+        torch.set_num_threads(args.threads)
+        w, _ = sd_torch.st_read(os.path.join(args.models, 'shapes-sd.safetensors'))
+        cfg = yaml.safe_load(open(os.path.join(args.models, 'shapes-sd.yaml')))['model']['params']
+        dd = cfg['first_stage_config']['params']['ddconfig']
+        vae = sd_torch.VAE(embed_dim=4, ch=dd['ch'], ch_mult=dd['ch_mult'],
+                           num_res_blocks=dd['num_res_blocks'], z_channels=dd['z_channels'])
+        sd_torch.load_into(vae, w, 'first_stage_model.')
+        imgs = np.stack([shapes.render(it['scene'], N, it['seed']) for it in items])
+        with torch.no_grad():
+            x = torch.from_numpy(imgs).permute(0, 3, 1, 2).float() / 127.5 - 1
+            y = vae.decode(vae.encode(x).chunk(2, 1)[0])
+        out = ((y.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+        if args.out:
+            os.makedirs(args.out, exist_ok=True)
+        for i, it in enumerate(items):
+            if args.out:
+                Image.fromarray(out[i]).save(os.path.join(args.out, '%03d.png' % i))
+            results.append(check(out[i], it['scene']))
+        summarise(results, 'the true pictures through the VAE (encode, decode)')
     elif args.mode == 'images':
         for i, it in enumerate(items):
             a = np.asarray(Image.open(os.path.join(args.dir, '%03d.png' % i)).convert('RGB'))
