@@ -84,10 +84,11 @@ def main():
     sd_torch.load_into(vae, w, 'first_stage_model.')
     x = torch.randn(2, 4, 16, 16)
     t = torch.tensor([999.0, 250.0])
-    # the SD file's own text tower (trained with its UNet)
-    sd_text = check.load_clip_file(os.path.join(args.models, 'shapes-clip.safetensors'))
-    sd_text.load_state_dict(export.openai_text(w), strict=False)
-    with torch.no_grad():
+    # the SD file's own text tower (trained with its UNet); the CLIP shell's
+    # random init must not move the random inputs drawn below
+    with torch.random.fork_rng(), torch.no_grad():
+        sd_text = check.load_clip_file(os.path.join(args.models, 'shapes-clip.safetensors'))
+        sd_text.load_state_dict(export.openai_text(w), strict=False)
         ctx = sd_text.double().text_hidden(sd_tokens).float()
     vimg = torch.from_numpy(imgs[:1]).permute(0, 3, 1, 2).float() / 127.5 - 1
     z = torch.randn(1, 4, 16, 16)
