@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "dream-gen-pixels.h"
+#include "dream-pixels.h"
 
 #define NAME_PROMPT_CHARS 40     /* prompt characters kept in a layer name */
 #define CLIP_SHARE        0.05   /* share of the progress bar for ranking */
@@ -17,21 +18,6 @@ typedef struct {
   double cancel_at;              /* DREAM_TEST_CANCEL_AT; > 1 when unset */
   double base, span;             /* the running call's share of the run */
 } gen_progress;
-
-static double
-test_cancel_at (void)
-{
-  const char *s = g_getenv ("DREAM_TEST_CANCEL_AT");
-  char *end = NULL;
-  double v;
-
-  if (!s || !*s)
-    return 2.0;
-  v = g_ascii_strtod (s, &end);
-  if (end == s || !isfinite (v))
-    return 2.0;
-  return v;
-}
 
 static gboolean
 gen_progress_cb (gpointer user, double fraction)
@@ -323,7 +309,7 @@ generate_all (const dream_gen_args *a, const dream_image *init, int w, int h,
 
   gp.progress = a->progress;
   gp.progress_user = a->progress_user;
-  gp.cancel_at = test_cancel_at ();
+  gp.cancel_at = dream_pixels_test_cancel_at ();
 
   p = dream_generate_default_params (sd);
   p.prompt = a->prompt ? a->prompt : "";

@@ -41,8 +41,8 @@ progress_cb (gpointer user, double fraction)
   return TRUE;
 }
 
-static double
-test_cancel_at (void)
+double
+dream_pixels_test_cancel_at (void)
 {
   const char *s = g_getenv ("DREAM_TEST_CANCEL_AT");
   char *end = NULL;
@@ -62,7 +62,7 @@ progress_state_init (progress_state *st, dream_progress_func progress,
 {
   st->progress = progress;
   st->progress_user = progress_user;
-  st->cancel_at = test_cancel_at ();
+  st->cancel_at = dream_pixels_test_cancel_at ();
   st->last = -1.0;
   st->cancelled = FALSE;
 }

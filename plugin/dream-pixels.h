@@ -77,4 +77,8 @@ gboolean dream_pixels_progress_cb (gpointer state, double fraction);
 gboolean dream_pixels_progress_finish (dream_pixels_progress *state, GError **error);
 void dream_pixels_progress_free (dream_pixels_progress *state);
 
+/* The fraction DREAM_TEST_CANCEL_AT asks a run to cancel at (the test
+ * hook, see dream-pixels.c); 2 (never) when it is unset or not a number. */
+double dream_pixels_test_cancel_at (void);
+
 #endif
