@@ -20,25 +20,12 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gui import (LAYER_COUNT, find_window, log, open_image, press_until_gone,  # noqa: E402
-                 sf, sf_send, start_gimp, stop_gimp, xdo)
+                 read_answer, sf, sf_send, start_gimp, stop_gimp, xdo)
 
 
 def answer(s):
     s.settimeout(300)
-    head = b""
-    while len(head) < 4:
-        chunk = s.recv(4 - len(head))
-        if not chunk:
-            raise EOFError("Script-Fu server closed the connection")
-        head += chunk
-    n, body = int.from_bytes(head[2:4], "big"), b""
-    while len(body) < n:
-        chunk = s.recv(n - len(body))
-        if not chunk:
-            break
-        body += chunk
-    s.close()
-    return body.decode("utf-8", "replace").strip()
+    return read_answer(s)[1].strip()
 
 
 def interactive(proc, title, out_png, keys, facts, key):

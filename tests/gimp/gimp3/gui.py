@@ -41,6 +41,11 @@ def sf_send(cmd, wait=True, timeout=300):
     s.sendall(b"G" + len(data).to_bytes(2, "big") + data)
     if not wait:
         return s
+    return read_answer(s)
+
+
+def read_answer(s):
+    """The answer on socket s (then closed): (error flag, text)."""
     head = b""
     while len(head) < 4:
         chunk = s.recv(4 - len(head))
