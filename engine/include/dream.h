@@ -497,6 +497,56 @@ gboolean dream_canvas_extend (const dream_image *image,
                               dream_image *out_image, dream_image *out_mask,
                               GError **error);
 
+/* Where the old picture sits on a canvas grown to a target size or
+ * aspect (GIMP's Canvas Size offset, as a 3×3 choice). With CENTER the
+ * new pixels are shared between the two sides (an odd one goes right or
+ * bottom); with LEFT they all go on the right, and so on. */
+typedef enum {
+  DREAM_ANCHOR_CENTER = 0,
+  DREAM_ANCHOR_TOP_LEFT,
+  DREAM_ANCHOR_TOP,
+  DREAM_ANCHOR_TOP_RIGHT,
+  DREAM_ANCHOR_LEFT,
+  DREAM_ANCHOR_RIGHT,
+  DREAM_ANCHOR_BOTTOM_LEFT,
+  DREAM_ANCHOR_BOTTOM,
+  DREAM_ANCHOR_BOTTOM_RIGHT
+} dream_anchor;
+
+/* "center" (or "centre"), "top-left", "top", "top-right", "left",
+ * "right", "bottom-left", "bottom", "bottom-right" (ASCII case ignored;
+ * NULL or "" = center). FALSE + DREAM_ERROR_INVALID_ARGUMENT naming the
+ * accepted words for anything else. */
+gboolean dream_anchor_from_string (const char *name, dream_anchor *anchor,
+                                   GError **error);
+
+/* The canonical name above ("center", "top-left", …); NULL if invalid. */
+const char *dream_anchor_to_string (dream_anchor anchor);
+
+/* Extend Canvas to a size instead of by margins: the left/right/top/
+ * bottom margins that grow a width × height canvas to
+ *   - target_width × target_height (0 = keep that side as it is), or
+ *   - the aspect ratio `aspect`, "A:B" (e.g. "16:9", "2.39:1"; A and B
+ *     positive, at most 3 decimals), growing ONE side the least needed:
+ *     a canvas wider than A:B gets taller, a narrower one gets wider. The
+ *     grown side is rounded UP to whole pixels, so the result is never
+ *     short of the ratio (300×200 to 16:9: 200·16/9 = 355.6 → 356×200).
+ * Give a size or an aspect, not both (aspect NULL or "" = not used). The
+ * canvas never shrinks. The new pixels are placed around the old picture
+ * as `anchor` says. The results are ready for dream_canvas_extend();
+ * every caller (the CLI and both GIMP plug-ins) goes through this one
+ * function so they agree on the rounding and the errors.
+ * Errors (DREAM_ERROR_INVALID_ARGUMENT, outputs untouched): neither or
+ * both of size and aspect, a negative target, a target smaller than the
+ * canvas, a malformed or zero aspect ("16:0", "abc", "-4:3"), a result
+ * over 65536 pixels a side (dream_canvas_extend's limit), and a canvas
+ * that is already the size or ratio asked for (nothing to add). */
+gboolean dream_canvas_margins (int width, int height,
+                               int target_width, int target_height,
+                               const char *aspect, dream_anchor anchor,
+                               int *left, int *right, int *top, int *bottom,
+                               GError **error);
+
 /* ---- Stable Diffusion: text to image, image to image, inpainting -------
  *
  * Usage (text to image, then a variation of the result):
