@@ -5,7 +5,8 @@
  *     context, seed, prompt, negative-prompt, model, steps, cfg-scale,
  *     strength)
  * plug-in-dream-outpaint (run-mode, image, drawable, left, right, top,
- *     bottom, feather, then the same as above from mode on)
+ *     bottom, feather, then the same as above from mode on, then
+ *     target-width, target-height, aspect, anchor)
  *   mode         INT32  0 content-aware fill; 1 generate with a Stable
  *                       Diffusion checkpoint (`model`) from `prompt`
  *   sample-from  INT32  0 around the area (within `context` pixels), 1 the
@@ -14,6 +15,15 @@
  *   seed         INT32  >= 0
  *   prompt, negative-prompt, model (SD checkpoint, "" = the default), steps, cfg-scale,
  *   strength: for generate
+ *   target-width, target-height  INT32  grow the canvas to this size (0 =
+ *                       keep that side); aspect STRING "16:9" grow the
+ *                       least to this ratio ("" = not used); any of them
+ *                       set replaces left/right/top/bottom (the margins
+ *                       come from libdream's dream_canvas_margins(), as in
+ *                       GIMP 3 and the CLI); anchor STRING where the old
+ *                       picture sits: center, top-left, top, top-right,
+ *                       left, right, bottom-left, bottom, bottom-right
+ *                       ("" = center)
  * returns  LAYER  the new layer
  *
  * Same behaviour, names and parasites as the GIMP 3 front end
@@ -91,6 +101,10 @@ dream_gimp2_outpaint_query (void)
     { GIMP_PDB_INT32,    "bottom",   "Pixels to add at the bottom" },
     { GIMP_PDB_INT32,    "feather",  "Blend width into the old picture, 0 to 512 pixels" },
     FILL_ARGS,
+    { GIMP_PDB_INT32,    "target-width",  "Grow the canvas to this width (0 = not used); set, it replaces left/right/top/bottom" },
+    { GIMP_PDB_INT32,    "target-height", "Grow the canvas to this height (0 = not used); set, it replaces left/right/top/bottom" },
+    { GIMP_PDB_STRING,   "aspect",        "Grow the canvas the least needed to this WIDTH:HEIGHT ratio, e.g. \"16:9\" (\"\" = not used; not with target-width/height)" },
+    { GIMP_PDB_STRING,   "anchor",        "With target-width/height or aspect, where the old picture sits: center, top-left, top, top-right, left, right, bottom-left, bottom, bottom-right (\"\" = center)" },
   };
   static const GimpParamDef return_vals[] = {
     { GIMP_PDB_LAYER, "result-layer", "The new layer holding the filled pixels" },
@@ -106,7 +120,12 @@ dream_gimp2_outpaint_query (void)
                           "mask over the new area and the blend band; existing "
                           "layers keep their pixels and size (they move with the "
                           "canvas). Mode 1 (generate) paints the new area with a "
-                          "Stable Diffusion checkpoint (model) from the prompt.",
+                          "Stable Diffusion checkpoint (model) from the prompt. "
+                          "Instead of the four sides, target-width and/or "
+                          "target-height give the size to grow to, or aspect "
+                          "(\"16:9\") the ratio to grow to (the least growth of "
+                          "one side, rounded up), with anchor placing the old "
+                          "picture; the canvas never shrinks.",
                           "Dreamlayer developers", "Dreamlayer developers", "2026",
                           "_Extend Canvas…", "RGB*, GRAY*", GIMP_PLUGIN,
                           G_N_ELEMENTS (outpaint_args), G_N_ELEMENTS (return_vals),
@@ -121,6 +140,7 @@ set_defaults (DreamGimp2InpaintVals *v, gboolean extend)
   v->context = extend ? 256 : 64;
   v->right = 256;
   v->feather = 16;
+  g_strlcpy (v->aspect, "16:9", sizeof v->aspect);   /* used only once chosen */
   v->steps = 25;
   v->cfg_scale = 7.5;
   v->strength = 1.0;
@@ -166,6 +186,41 @@ read_fill_args (const GimpParam *param, int i, DreamGimp2InpaintVals *v, gchar *
       *message = g_strdup ("steps must be 1 to 150, cfg-scale 0 to 30, strength 0 to 1.");
       return FALSE;
     }
+  return TRUE;
+}
+
+/* Extend Canvas's target-width, target-height, aspect, anchor from
+ * param[i]; FALSE + message if bad. Only the anchor's name and the
+ * aspect's length are checked here: the size rules (never shrink, the
+ * 65536 limit, a well-formed ratio) are dream_canvas_margins()'s, met
+ * when the image's size is known. */
+static gboolean
+read_target_args (const GimpParam *param, int i, DreamGimp2InpaintVals *v, gchar **message)
+{
+  const char *aspect = param[i + 2].data.d_string;
+  dream_anchor anchor;
+  GError *error = NULL;
+
+  v->target_width = param[i].data.d_int32;
+  v->target_height = param[i + 1].data.d_int32;
+  if (aspect && strlen (aspect) >= sizeof v->aspect)
+    {
+      *message = g_strdup_printf ("the aspect ratio \"%s\" is too long; give it as "
+                                  "WIDTH:HEIGHT, e.g. 16:9.", aspect);
+      return FALSE;
+    }
+  g_strlcpy (v->aspect, aspect ? aspect : "", sizeof v->aspect);
+  if (!dream_anchor_from_string (param[i + 3].data.d_string, &anchor, &error))
+    {
+      *message = g_strdup (error->message);
+      g_error_free (error);
+      return FALSE;
+    }
+  v->anchor = anchor;
+  /* any target set replaces the sides; a size and a ratio together are
+   * refused by dream_canvas_margins() with its own message */
+  v->extend_by = (v->target_width != 0 || v->target_height != 0 ? 1 : 0)
+                 | (v->aspect[0] ? 2 : 0);
   return TRUE;
 }
 
@@ -257,8 +312,9 @@ fill_to_new_layer (gboolean extend, gint32 image, gint32 drawable,
   GeglBuffer *src, *pixels = NULL, *mask = NULL;
   gdouble progress = -1.0;
   gint ox = 0, oy = 0, iw, ih;
+  gint left = v->left, right = v->right, top = v->top, bottom = v->bottom;
   gint32 layer;
-  gchar *stext, *settings, *lname;
+  gchar *stext, *settings, *lname, *target = NULL;
   gboolean ok;
 
   if (v->mode == 1)
@@ -280,11 +336,27 @@ fill_to_new_layer (gboolean extend, gint32 image, gint32 drawable,
   iw = gimp_image_width (image);
   ih = gimp_image_height (image);
 
+  /* to a size or a ratio: the margins from libdream, as GIMP 3 and the CLI */
+  if (extend && v->extend_by != 0)
+    {
+      const char *aspect = (v->extend_by & 2) ? v->aspect : "";
+      gint tw = (v->extend_by & 1) ? v->target_width : 0;
+      gint th = (v->extend_by & 1) ? v->target_height : 0;
+
+      if (!dream_canvas_margins (iw, ih, tw, th, aspect, (dream_anchor) v->anchor,
+                                 &left, &right, &top, &bottom, error))
+        return -1;
+      target = *aspect
+        ? g_strdup_printf (" aspect=%s anchor=%s", aspect, dream_anchor_to_string (v->anchor))
+        : g_strdup_printf (" to=%dx%d anchor=%s", iw + left + right, ih + top + bottom,
+                           dream_anchor_to_string (v->anchor));
+    }
+
   gimp_progress_init (title);
   src = gimp_drawable_get_buffer (drawable);
   if (extend)
     ok = dream_pixels_outpaint (src, GEGL_RECTANGLE (-ox, -oy, iw, ih),
-                                v->left, v->right, v->top, v->bottom, v->feather,
+                                left, right, top, bottom, v->feather,
                                 grey, alpha, &args, &pixels, &mask, error);
   else
     {
@@ -307,6 +379,7 @@ fill_to_new_layer (gboolean extend, gint32 image, gint32 drawable,
   g_object_unref (src);
   if (!ok)
     {
+      g_free (target);
       gimp_progress_end ();
       return -1;
     }
@@ -316,10 +389,10 @@ fill_to_new_layer (gboolean extend, gint32 image, gint32 drawable,
   gimp_image_undo_group_start (image);
   if (extend)
     {
-      settings = g_strdup_printf ("outpaint left=%d right=%d top=%d bottom=%d feather=%d %s",
-                                  v->left, v->right, v->top, v->bottom, v->feather, stext);
-      gimp_image_resize (image, iw + v->left + v->right, ih + v->top + v->bottom,
-                         v->left, v->top);
+      settings = g_strdup_printf ("outpaint left=%d right=%d top=%d bottom=%d feather=%d%s %s",
+                                  left, right, top, bottom, v->feather,
+                                  target ? target : "", stext);
+      gimp_image_resize (image, iw + left + right, ih + top + bottom, left, top);
       lname = fill_layer_name ("Extended", v);
       layer = add_result_layer (image, drawable, lname, settings,
                                 pixels, mask, grey, 0, 0);
@@ -340,6 +413,7 @@ fill_to_new_layer (gboolean extend, gint32 image, gint32 drawable,
   g_free (stext);
   g_free (settings);
   g_free (lname);
+  g_free (target);
   return layer;
 }
 
@@ -360,7 +434,7 @@ dream_gimp2_inpaint_run (const gchar      *name,
   gint32 image, drawable, layer;
   GError *error = NULL;
   gchar *why = NULL;
-  int n_args = 3 + (extend ? 5 : 0) + N_FILL_ARGS;
+  int n_args = 3 + (extend ? 5 + 4 : 0) + N_FILL_ARGS;
 
   g_clear_pointer (&message, g_free);
   *return_vals = values;
@@ -383,6 +457,7 @@ dream_gimp2_inpaint_run (const gchar      *name,
   vals.prompt[sizeof vals.prompt - 1] = '\0';
   vals.negative[sizeof vals.negative - 1] = '\0';
   vals.model[sizeof vals.model - 1] = '\0';
+  vals.aspect[sizeof vals.aspect - 1] = '\0';
 
   if (!gimp_image_is_valid (image) || !gimp_item_is_valid (drawable))
     {
@@ -418,7 +493,8 @@ dream_gimp2_inpaint_run (const gchar      *name,
     {
     case GIMP_RUN_INTERACTIVE:
       gimp_ui_init (DREAM_GIMP2_BINARY, FALSE);
-      if (!dream_gimp2_inpaint_dialog (extend, &vals))
+      if (!dream_gimp2_inpaint_dialog (extend, &vals, gimp_image_width (image),
+                                       gimp_image_height (image)))
         {
           status = GIMP_PDB_CANCEL;
           goto fail;
@@ -449,7 +525,8 @@ dream_gimp2_inpaint_run (const gchar      *name,
               goto fail;
             }
         }
-      if (!read_fill_args (param, extend ? 8 : 3, &vals, &why))
+      if (!read_fill_args (param, extend ? 8 : 3, &vals, &why)
+          || (extend && !read_target_args (param, 8 + N_FILL_ARGS, &vals, &why)))
         {
           status = GIMP_PDB_CALLING_ERROR;
           message = g_strdup_printf ("%s: %s", title, why);

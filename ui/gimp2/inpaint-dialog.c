@@ -1,8 +1,13 @@
 /* inpaint-dialog.c — the GIMP 2.10 dialog of Inpaint Selection and Extend
  * Canvas (see the header).
  *
- *   Left / Right / Top / Bottom  [ 0 ]        (Extend Canvas only)
- *   Blend width                  [ 16 ]       (Extend Canvas only)
+ *   Extend:  [By pixels on each side ▾]      (Extend Canvas only, from
+ *            To a size / To an aspect ratio    here to Blend width)
+ *   Left / Right / Top / Bottom  [ 0 ]        (greyed unless by the sides)
+ *   Width / Height               [ 256 ]      (greyed unless to a size)
+ *   Aspect ratio                 [16:9 ]      (greyed unless to an aspect)
+ *   Picture at:  [Centre ▾]                   (greyed for the sides)
+ *   Blend width                  [ 16 ]
  *   Fill with:       [Content-aware fill ▾]
  *   Sample from:     [Around the area    ▾]
  *   Sampling width:  [====|=====] [ 64 ]
@@ -19,17 +24,47 @@
 #include "inpaint-dialog.h"
 
 typedef struct {
-  gint mode, whole;
+  gint mode, whole, extend_by;
   GtkWidget *gen_frame;
   GtkObject *context_adj;
+  GtkWidget *sides[4], *size[2], *aspect, *anchor;   /* NULL for Inpaint */
 } DialogState;
+
+/* a table row: the widget and its label (the mnemonic's target) */
+static void
+row_sensitive (GtkWidget *w, gboolean on)
+{
+  GtkWidget *label;
+
+  if (!w)
+    return;
+  gtk_widget_set_sensitive (w, on);
+  label = g_object_get_data (G_OBJECT (w), "dream-label");
+  if (label)
+    gtk_widget_set_sensitive (label, on);
+}
 
 static void
 update_sensitive (GtkWidget *w, DialogState *st)
 {
+  int i;
+
   (void) w;
   gtk_widget_set_sensitive (st->gen_frame, st->mode == 1);
   gimp_scale_entry_set_sensitive (st->context_adj, st->whole == 0);
+  for (i = 0; i < 4; i++)
+    row_sensitive (st->sides[i], st->extend_by == 0);
+  row_sensitive (st->size[0], st->extend_by == 1);
+  row_sensitive (st->size[1], st->extend_by == 1);
+  row_sensitive (st->aspect, st->extend_by == 2);
+  row_sensitive (st->anchor, st->extend_by != 0);
+}
+
+static void
+extend_by_changed (GtkWidget *combo, DialogState *st)
+{
+  gimp_int_combo_box_get_active (GIMP_INT_COMBO_BOX (combo), &st->extend_by);
+  update_sensitive (combo, st);
 }
 
 static void
@@ -51,7 +86,8 @@ spin (GtkTable *table, int row, const char *label, int value, int lo, int hi)
 {
   GtkObject *adj = gtk_adjustment_new (value, lo, hi, 1, 10, 0);
   GtkWidget *sb = gtk_spin_button_new (GTK_ADJUSTMENT (adj), 1, 0);
-  gimp_table_attach_aligned (table, 0, row, label, 0.0, 0.5, sb, 1, TRUE);
+  GtkWidget *l = gimp_table_attach_aligned (table, 0, row, label, 0.0, 0.5, sb, 1, TRUE);
+  g_object_set_data (G_OBJECT (sb), "dream-label", l);
   return sb;
 }
 
@@ -60,17 +96,23 @@ entry (GtkTable *table, int row, const char *label, const char *text)
 {
   GtkWidget *e = gtk_entry_new ();
   gtk_entry_set_text (GTK_ENTRY (e), text);
+  GtkWidget *l;
   gtk_entry_set_width_chars (GTK_ENTRY (e), 40);
-  gimp_table_attach_aligned (table, 0, row, label, 0.0, 0.5, e, 2, FALSE);
+  l = gimp_table_attach_aligned (table, 0, row, label, 0.0, 0.5, e, 2, FALSE);
+  g_object_set_data (G_OBJECT (e), "dream-label", l);
   return e;
 }
 
 gboolean
-dream_gimp2_inpaint_dialog (gboolean extend, DreamGimp2InpaintVals *vals)
+dream_gimp2_inpaint_dialog (gboolean extend, DreamGimp2InpaintVals *vals,
+                            gint image_width, gint image_height)
 {
-  DialogState st = { CLAMP (vals->mode, 0, 1), CLAMP (vals->whole, 0, 1), NULL, NULL };
+  DialogState st = { CLAMP (vals->mode, 0, 1), CLAMP (vals->whole, 0, 1),
+                     CLAMP (vals->extend_by, 0, 2), NULL, NULL,
+                     { NULL }, { NULL }, NULL, NULL };
   GtkWidget *dialog, *vbox, *table, *gtable, *mode_combo, *whole_combo;
-  GtkWidget *sides[4] = { NULL }, *feather = NULL, *seed, *steps;
+  GtkWidget *extend_combo = NULL;
+  GtkWidget **sides = st.sides, *feather = NULL, *seed, *steps;
   GtkWidget *prompt, *negative, *model;
   GtkObject *cfg_adj, *strength_adj;
   gint row = 0;
@@ -90,17 +132,47 @@ dream_gimp2_inpaint_dialog (gboolean extend, DreamGimp2InpaintVals *vals)
   gtk_container_set_border_width (GTK_CONTAINER (vbox), 12);
   gtk_box_pack_start (GTK_BOX (gtk_dialog_get_content_area (GTK_DIALOG (dialog))),
                       vbox, TRUE, TRUE, 0);
-  table = gtk_table_new (10, 3, FALSE);
+  table = gtk_table_new (16, 3, FALSE);
   gtk_table_set_col_spacings (GTK_TABLE (table), 6);
   gtk_table_set_row_spacings (GTK_TABLE (table), 6);
   gtk_box_pack_start (GTK_BOX (vbox), table, FALSE, FALSE, 0);
 
   if (extend)
     {
+      GtkWidget *l;
+
+      extend_combo = gimp_int_combo_box_new ("By pixels on each side", 0,
+                                             "To a size", 1,
+                                             "To an aspect ratio", 2, NULL);
+      gimp_int_combo_box_set_active (GIMP_INT_COMBO_BOX (extend_combo), st.extend_by);
+      gimp_table_attach_aligned (GTK_TABLE (table), 0, row++, "E_xtend:", 0.0, 0.5,
+                                 extend_combo, 2, FALSE);
       sides[0] = spin (GTK_TABLE (table), row++, "_Left:", vals->left, 0, 16384);
       sides[1] = spin (GTK_TABLE (table), row++, "_Right:", vals->right, 0, 16384);
       sides[2] = spin (GTK_TABLE (table), row++, "_Top:", vals->top, 0, 16384);
       sides[3] = spin (GTK_TABLE (table), row++, "_Bottom:", vals->bottom, 0, 16384);
+      /* the size fields start at the canvas's size, never below it */
+      st.size[0] = spin (GTK_TABLE (table), row++, "Wi_dth:",
+                         MAX (vals->target_width, image_width), 1, 65536);
+      st.size[1] = spin (GTK_TABLE (table), row++, "_Height:",
+                         MAX (vals->target_height, image_height), 1, 65536);
+      st.aspect = gtk_entry_new ();
+      gtk_entry_set_text (GTK_ENTRY (st.aspect), vals->aspect[0] ? vals->aspect : "16:9");
+      gtk_entry_set_max_length (GTK_ENTRY (st.aspect), DREAM_GIMP2_ASPECT_MAX - 1);
+      gtk_entry_set_width_chars (GTK_ENTRY (st.aspect), 10);
+      gimp_help_set_help_data (st.aspect, "WIDTH:HEIGHT, e.g. 16:9, 4:3, 1:1, 2.39:1; "
+                               "one side grows the least needed", NULL);
+      l = gimp_table_attach_aligned (GTK_TABLE (table), 0, row++, "_Aspect ratio:", 0.0, 0.5,
+                                     st.aspect, 1, TRUE);
+      g_object_set_data (G_OBJECT (st.aspect), "dream-label", l);
+      st.anchor = gimp_int_combo_box_new ("Centre", 0, "Top left", 1, "Top", 2,
+                                          "Top right", 3, "Left", 4, "Right", 5,
+                                          "Bottom left", 6, "Bottom", 7,
+                                          "Bottom right", 8, NULL);
+      gimp_int_combo_box_set_active (GIMP_INT_COMBO_BOX (st.anchor), CLAMP (vals->anchor, 0, 8));
+      l = gimp_table_attach_aligned (GTK_TABLE (table), 0, row++, "_Picture at:", 0.0, 0.5,
+                                     st.anchor, 2, FALSE);
+      g_object_set_data (G_OBJECT (st.anchor), "dream-label", l);
       feather = spin (GTK_TABLE (table), row++, "Blend _width:", vals->feather, 0, 512);
     }
 
@@ -138,6 +210,8 @@ dream_gimp2_inpaint_dialog (gboolean extend, DreamGimp2InpaintVals *vals)
 
   g_signal_connect (mode_combo, "changed", G_CALLBACK (mode_changed), &st);
   g_signal_connect (whole_combo, "changed", G_CALLBACK (whole_changed), &st);
+  if (extend_combo)
+    g_signal_connect (extend_combo, "changed", G_CALLBACK (extend_by_changed), &st);
   gtk_widget_show_all (dialog);
   update_sensitive (NULL, &st);
 
@@ -151,6 +225,11 @@ dream_gimp2_inpaint_dialog (gboolean extend, DreamGimp2InpaintVals *vals)
           vals->top = gtk_spin_button_get_value_as_int (GTK_SPIN_BUTTON (sides[2]));
           vals->bottom = gtk_spin_button_get_value_as_int (GTK_SPIN_BUTTON (sides[3]));
           vals->feather = gtk_spin_button_get_value_as_int (GTK_SPIN_BUTTON (feather));
+          vals->extend_by = st.extend_by;
+          vals->target_width = gtk_spin_button_get_value_as_int (GTK_SPIN_BUTTON (st.size[0]));
+          vals->target_height = gtk_spin_button_get_value_as_int (GTK_SPIN_BUTTON (st.size[1]));
+          g_strlcpy (vals->aspect, gtk_entry_get_text (GTK_ENTRY (st.aspect)), sizeof vals->aspect);
+          gimp_int_combo_box_get_active (GIMP_INT_COMBO_BOX (st.anchor), &vals->anchor);
         }
       vals->mode = st.mode;
       vals->whole = st.whole;

@@ -12,6 +12,7 @@
 #define DREAM_GIMP2_INPAINT_PROC   "plug-in-dream-inpaint"
 #define DREAM_GIMP2_OUTPAINT_PROC  "plug-in-dream-outpaint"
 #define DREAM_GIMP2_PROMPT_MAX     1024
+#define DREAM_GIMP2_ASPECT_MAX     32
 
 /* The settings of either procedure, kept between runs with
  * gimp_set_data()/gimp_get_data() under the procedure's name. */
@@ -22,6 +23,13 @@ typedef struct {
   gint     seed;
   gint     left, right, top, bottom;   /* Extend Canvas: pixels to add */
   gint     feather;              /* Extend Canvas: blend width */
+  gint     extend_by;            /* Extend Canvas: 0 the sides above; bits
+                                    1 target_width/height, 2 aspect (the
+                                    dialog gives 0, 1 or 2; a script setting
+                                    both gets 3, which is refused) */
+  gint     target_width, target_height;  /* 0 = keep that side */
+  gint     anchor;               /* dream_anchor: where the old picture sits */
+  gchar    aspect[DREAM_GIMP2_ASPECT_MAX];   /* "16:9" */
   gint     steps;                /* generate */
   gdouble  cfg_scale;            /* generate */
   gdouble  strength;             /* generate */
@@ -30,9 +38,11 @@ typedef struct {
   gchar    model[DREAM_GIMP2_MODEL_MAX];   /* generate: SD checkpoint; "" = the default */
 } DreamGimp2InpaintVals;
 
-/* Shows the dialog and edits `vals` (with `extend`, also the sides and
- * blend width). Returns TRUE when the user pressed OK. gimp_ui_init()
+/* Shows the dialog and edits `vals` (with `extend`, also how to extend:
+ * the sides, a size or an aspect with its anchor, and the blend width;
+ * image_width/height seed the size fields). Returns TRUE when the user pressed OK. gimp_ui_init()
  * must have been called. */
-gboolean dream_gimp2_inpaint_dialog (gboolean extend, DreamGimp2InpaintVals *vals);
+gboolean dream_gimp2_inpaint_dialog (gboolean extend, DreamGimp2InpaintVals *vals,
+                                     gint image_width, gint image_height);
 
 #endif

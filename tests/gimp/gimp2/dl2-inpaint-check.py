@@ -188,6 +188,31 @@ def judge(work, logs):
     t = new("o2")
     t.error("Nothing to extend")
     t.unchanged(work)
+
+    # o4: to 16:9, picture at the left: 256x192 -> 342x192 (ceil(192*16/9)
+    # = 342), left 0 right 86; the sides passed (256 right) are ignored
+    t = new("o4")
+    t.expect(t.fact("status") == "ok", f"procedure succeeded: {t.fact('status')[:200]}")
+    t.expect(t.fact("image-size") == "342 192", f"canvas 256x192 -> 342x192: {t.fact('image-size')}")
+    t.expect(int(t.fact("layers-after", "0")) == int(t.fact("layers-before", "0")) + 1, "one new layer")
+    t.expect(t.fact("new-size") == "342 192" and t.fact("new-offsets") == "0 0",
+             f"new layer 342x192 at 0,0: {t.fact('new-size')} at {t.fact('new-offsets')}")
+    t.expect(t.fact("orig-size") == "256 192" and t.fact("orig-offsets") == "0 0",
+             f"original layer kept its size and stayed at 0,0 (anchor left): "
+             f"{t.fact('orig-size')} at {t.fact('orig-offsets')}")
+    want = ("outpaint left=0 right=86 top=0 bottom=0 feather=16 aspect=16:9 anchor=left "
+            "mode=content-aware sample=whole context=0 seed=0")
+    t.expect(t.fact("new-parasite") == want, f"parasite: {t.fact('new-parasite')}")
+    if t.fact("status") == "ok":
+        t.check("same", f"{work}/o4-orig.png", f"{work}/photo.png")
+        t.check("filled", f"{work}/o4-layer.png", f"{work}/ref-o4.png", "--mask", f"{work}/o4-mask.png")
+        # outside the mask the composite is the old picture, at 0,0
+        t.check("composite", f"{work}/o4-comp.png", f"{work}/photo.png", f"{work}/ref-o4.png",
+                f"{work}/o4-layer.png", "--mask", f"{work}/o4-mask.png", "--orig-offset", 0, 0)
+
+    t = new("o5")
+    t.error("smaller than the canvas")
+    t.unchanged(work)
     t = new("o3")
     t.error("cancelled")
     t.unchanged(work)

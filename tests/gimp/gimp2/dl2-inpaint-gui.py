@@ -81,7 +81,7 @@ def main(photo, out):
                 fact("inpaint-layers-undone", poll(srv, count, n0))
         srv.send("(gimp-selection-none dli-img)")
         if interactive(srv, "(plug-in-dream-outpaint RUN-INTERACTIVE dli-img dli-drw"
-                       ' 0 256 0 0 16 0 0 256 0 "" "" "" 25 7.5 1.0)', "Extend Canvas",
+                       ' 0 256 0 0 16 0 0 256 0 "" "" "" 25 7.5 1.0 0 0 "" "")', "Extend Canvas",
                        "outpaint", os.path.join(out, "outpaint-dialog.png")):
             fact("outpaint-layers", poll(srv, count, str(int(n0) + 1)))
             fact("outpaint-width", value(srv, width))

@@ -12,9 +12,15 @@
                                    "" "" "" 25 7.5 1.0))))
 
 (define (dli-outpaint img drw left right top bottom feather whole context)
+  (dli-outpaint-to img drw left right top bottom feather whole context 0 0 "" ""))
+
+; with the target arguments (appended after the fill arguments):
+; target-width target-height aspect anchor
+(define (dli-outpaint-to img drw left right top bottom feather whole context tw th aspect anchor)
   (dl-try (lambda ()
             (plug-in-dream-outpaint RUN-NONINTERACTIVE img drw left right top bottom feather
-                                    0 whole context 0 "" "" "" 25 7.5 1.0))))
+                                    0 whole context 0 "" "" "" 25 7.5 1.0
+                                    tw th aspect anchor))))
 
 ; dl-save-selection adds a layer: do it on a copy of the image.
 (define (dli-save-selection img file)
@@ -171,3 +177,21 @@
          (drw (car (gimp-image-get-active-layer img)))
          (before (dl-layers img)))
     (dli-facts "o3" dir img drw before (dli-outpaint img drw 32 0 32 0 16 1 64))))
+
+; o4: to 16:9 with the picture at the left (blend 16, whole image): the
+; sides given (256 on the right) are replaced by the ratio's margins,
+; 256x192 -> ceil(192*16/9) = 342 wide, all 86 new columns on the right.
+(define (dli-o4 dir)
+  (let* ((img (dl-load-clean (string-append dir "/photo.png")))
+         (drw (car (gimp-image-get-active-layer img)))
+         (before (dl-layers img)))
+    (dli-facts "o4" dir img drw before
+               (dli-outpaint-to img drw 0 256 0 0 16 1 64 0 0 "16:9" "left"))))
+
+; o5: a target width smaller than the canvas: a clear error, unchanged.
+(define (dli-o5 dir)
+  (let* ((img (dl-load-clean (string-append dir "/photo.png")))
+         (drw (car (gimp-image-get-active-layer img)))
+         (before (dl-layers img)))
+    (dli-facts "o5" dir img drw before
+               (dli-outpaint-to img drw 0 0 0 0 16 1 64 200 300 "" "center"))))

@@ -9,11 +9,13 @@
 #   i1  rectangle, sampled around it (64 px)   = dream inpaint --context 64
 #   i2  feathered ellipse, whole image, seed 3 = dream inpaint --seed 3
 #   o1  32 px left + top, blend 16             = dream outpaint --left 32 --top 32
+#   o4  to 16:9, picture at the left           = dream outpaint --aspect 16:9 --anchor left
 #   i7  generate with the tiny SD checkpoint (tests/data/sd_tiny), twice:
 #       the same pixels, = dream inpaint --prompt; outside the selection
 #       the picture is unchanged
 # and the rest are the errors (no / full / off-layer selection, indexed,
-# generate without a model, nothing to extend) and cancels
+# generate without a model, nothing to extend, o5 a target smaller than
+# the canvas) and cancels
 # (DREAM_TEST_CANCEL_AT).
 echo "-- Inpaint Selection / Extend Canvas (GIMP 2.10)"
 IHERE="$SRC/tests/gimp/gimp2"
@@ -22,7 +24,7 @@ gzip -dc "$SRC/tests/data/sd_tiny.safetensors.gz" >"$D/sd_tiny.safetensors"   # 
 run_gimp "$WORK/inpaint.log" \
   "(dli-i1 \"$D\")" "(dli-i2 \"$D\")" "(dli-i3 \"$D\")" "(dli-i4 \"$D\")" \
   "(dli-i5 \"$D\")" "(dli-i6 \"$D\")" "(dli-i7 \"$D\")" "(dli-i7b \"$D\")" "(dli-i9 \"$D\")" \
-  "(dli-o1 \"$D\")" "(dli-o2 \"$D\")"
+  "(dli-o1 \"$D\")" "(dli-o2 \"$D\")" "(dli-o4 \"$D\")" "(dli-o5 \"$D\")"
 export DREAM_TEST_CANCEL_AT=0.3     # test hook in plugin/dream-pixels.c
 run_gimp "$WORK/inpaint-cancel.log" "(dli-i8 \"$D\")" "(dli-o3 \"$D\")"
 unset DREAM_TEST_CANCEL_AT
@@ -47,5 +49,8 @@ fi
   || echo "run-inpaint.sh: dream inpaint --prompt (i7) failed" >&2
 "$DREAM" outpaint --quiet --left 32 --top 32 --feather 16 --context 0 --seed 0 "$D/photo.png" "$D/ref-o1.png" \
   || echo "run-inpaint.sh: dream outpaint (o1) failed" >&2
+"$DREAM" outpaint --quiet --aspect 16:9 --anchor left --feather 16 --context 0 --seed 0 \
+  "$D/photo.png" "$D/ref-o4.png" \
+  || echo "run-inpaint.sh: dream outpaint --aspect (o4) failed" >&2
 "$PY" "$IHERE/dl2-inpaint-check.py" judge "$D" "$WORK/inpaint.log" "$WORK/inpaint-cancel.log" "$WORK/inpaint-gui.log" \
   || part_failed=1
