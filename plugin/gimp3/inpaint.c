@@ -10,7 +10,11 @@
  * selection (its feather kept), so only the filled pixels show and they
  * blend in as the selection says. The layer below is not touched.
  *
- * Extend Canvas grows the canvas by left/right/top/bottom pixels and adds
+ * Extend Canvas grows the canvas by left/right/top/bottom pixels — or to
+ * target-width × target-height, or to the aspect ratio `aspect`, with
+ * `anchor` saying where the old picture sits (when any target argument is
+ * set it replaces the four sides; the margins come from libdream's
+ * dream_canvas_margins(), shared with the CLI and GIMP 2.10) — and adds
  * a new canvas-sized layer above the active one holding the new area
  * filled from the picture, with a layer mask that is white over the new
  * area and ramps to black over `feather` pixels into the old picture, so
@@ -152,7 +156,11 @@ dream_gimp3_outpaint_new (GimpPlugIn *plug_in)
     "its pixels and size (layers move with the canvas). The active layer "
     "is read over the old canvas (what it does not cover counts as "
     "transparent). Mode \"generate\" paints the new area with a Stable "
-    "Diffusion checkpoint (`model`) from `prompt` instead.",
+    "Diffusion checkpoint (`model`) from `prompt` instead. Instead of "
+    "the four sides, `target-width` and/or `target-height` give the size "
+    "to grow to, or `aspect` (\"16:9\") the ratio to grow to (the least "
+    "growth of one side, rounded up), with `anchor` placing the old "
+    "picture; the canvas never shrinks.",
     OUTPAINT_PROC);
   gimp_procedure_set_attribution (procedure, "Dreamlayer developers",
                                   "Dreamlayer developers", "2026");
@@ -168,6 +176,48 @@ dream_gimp3_outpaint_new (GimpPlugIn *plug_in)
                                    "How far the fill blends into the old picture, in pixels",
                                    0, 512, 16, G_PARAM_READWRITE);
   add_fill_arguments (procedure, 256);
+  /* Grow to a size or a ratio instead of by the four sides. Added after
+   * the fill arguments so scripts passing the old ones in order still
+   * work; 0 and "" mean "not used", and any of them set replaces
+   * left/right/top/bottom. */
+  gimp_procedure_add_int_argument (procedure, "target-width", "_Width",
+                                   "Grow the canvas to this width (0 = not used; "
+                                   "set, it replaces left/right/top/bottom)",
+                                   0, 65536, 0, G_PARAM_READWRITE);
+  gimp_procedure_add_int_argument (procedure, "target-height", "_Height",
+                                   "Grow the canvas to this height (0 = not used; "
+                                   "set, it replaces left/right/top/bottom)",
+                                   0, 65536, 0, G_PARAM_READWRITE);
+  gimp_procedure_add_string_argument (procedure, "aspect", "_Aspect ratio",
+                                      "Grow the canvas the least needed to this "
+                                      "WIDTH:HEIGHT ratio, e.g. \"16:9\" (\"\" = not "
+                                      "used; not together with target-width/height)",
+                                      "", G_PARAM_READWRITE);
+  gimp_procedure_add_choice_argument (procedure, "anchor", "_Picture at",
+                                      "With target-width/height or aspect: where the "
+                                      "old picture sits on the grown canvas",
+                                      gimp_choice_new_with_values (
+                                        "center",       DREAM_ANCHOR_CENTER,       "Centre", NULL,
+                                        "top-left",     DREAM_ANCHOR_TOP_LEFT,     "Top left", NULL,
+                                        "top",          DREAM_ANCHOR_TOP,          "Top", NULL,
+                                        "top-right",    DREAM_ANCHOR_TOP_RIGHT,    "Top right", NULL,
+                                        "left",         DREAM_ANCHOR_LEFT,         "Left", NULL,
+                                        "right",        DREAM_ANCHOR_RIGHT,        "Right", NULL,
+                                        "bottom-left",  DREAM_ANCHOR_BOTTOM_LEFT,  "Bottom left", NULL,
+                                        "bottom",       DREAM_ANCHOR_BOTTOM,       "Bottom", NULL,
+                                        "bottom-right", DREAM_ANCHOR_BOTTOM_RIGHT, "Bottom right", NULL,
+                                        NULL),
+                                      "center", G_PARAM_READWRITE);
+  /* The dialog's choice between the three ways; not a PDB argument
+   * (scripts say it by which arguments they set). */
+  gimp_procedure_add_choice_aux_argument (procedure, "extend-by", "E_xtend",
+                                          "How the new size is given",
+                                          gimp_choice_new_with_values (
+                                            "sides",  0, "By pixels on each side", NULL,
+                                            "size",   1, "To a size", NULL,
+                                            "aspect", 2, "To an aspect ratio", NULL,
+                                            NULL),
+                                          "sides", G_PARAM_READWRITE);
   return procedure;
 }
 
@@ -437,6 +487,40 @@ inpaint_run (GimpProcedure        *procedure,
 
 /* ---- Extend Canvas ---------------------------------------------------------- */
 
+/* Before the dialog: the "To a size" fields start at the canvas's size
+ * (not 0, which only means "not used" to scripts) and the ratio at 16:9,
+ * so switching the dialog's Extend choice shows sensible numbers. */
+static void
+extend_dialog_prepare (GimpProcedureConfig *config, int iw, int ih)
+{
+  int tw, th;
+  char *aspect = NULL;
+
+  g_object_get (config, "target-width", &tw, "target-height", &th, "aspect", &aspect, NULL);
+  if (tw < iw || th < ih)
+    g_object_set (config, "target-width", MAX (tw, iw), "target-height", MAX (th, ih), NULL);
+  if (!aspect || !*aspect)
+    g_object_set (config, "aspect", "16:9", NULL);
+  g_free (aspect);
+}
+
+/* After the dialog: the Extend choice decides which arguments count; the
+ * others are cleared so the run (and "repeat last") sees only those. */
+static void
+extend_dialog_apply (GimpProcedureConfig *config)
+{
+  char *by = NULL;
+
+  g_object_get (config, "extend-by", &by, NULL);
+  if (g_strcmp0 (by, "size") == 0)
+    g_object_set (config, "aspect", "", NULL);
+  else if (g_strcmp0 (by, "aspect") == 0)
+    g_object_set (config, "target-width", 0, "target-height", 0, NULL);
+  else
+    g_object_set (config, "target-width", 0, "target-height", 0, "aspect", "", NULL);
+  g_free (by);
+}
+
 static GimpValueArray *
 outpaint_run (GimpProcedure        *procedure,
               GimpRunMode           run_mode,
@@ -456,7 +540,8 @@ outpaint_run (GimpProcedure        *procedure,
   GimpLayer *layer;
   GimpValueArray *ret;
   int left, right, top, bottom, feather, iw, ih, ox = 0, oy = 0;
-  char *settings, *stext, *name;
+  int target_width, target_height;
+  char *settings, *stext, *name, *aspect = NULL, *anchor_name = NULL, *target = NULL;
   gboolean ok;
 
   (void) run_data;
@@ -465,22 +550,50 @@ outpaint_run (GimpProcedure        *procedure,
   if ((error = check_image_and_layer (title, image, drawables)))
     return dream_gimp3_fail (procedure, error);
   drawable = drawables[0];
+  iw = gimp_image_get_width (image);
+  ih = gimp_image_get_height (image);
 
   if (run_mode == GIMP_RUN_INTERACTIVE)
     {
       gimp_ui_init (DREAM_GIMP3_BINARY);
+      extend_dialog_prepare (config, iw, ih);
       if (!dream_inpaint_dialog_run (procedure, config, TRUE))
         return gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL, NULL);
+      extend_dialog_apply (config);
       model_file_to_arg (config);
     }
   fill_settings_get (config, &s);
   g_object_get (config, "left", &left, "right", &right, "top", &top,
-                "bottom", &bottom, "feather", &feather, NULL);
+                "bottom", &bottom, "feather", &feather,
+                "target-width", &target_width, "target-height", &target_height,
+                "aspect", &aspect, "anchor", &anchor_name, NULL);
+
+  /* a target size or ratio replaces the four sides */
+  if (target_width != 0 || target_height != 0 || (aspect && *aspect))
+    {
+      dream_anchor anchor;
+
+      if (!dream_anchor_from_string (anchor_name, &anchor, &error)
+          || !dream_canvas_margins (iw, ih, target_width, target_height, aspect, anchor,
+                                    &left, &right, &top, &bottom, &error))
+        {
+          g_free (aspect);
+          g_free (anchor_name);
+          fill_settings_clear (&s);
+          return dream_gimp3_fail (procedure, error);
+        }
+      /* " to=WxH anchor=…" or " aspect=16:9 anchor=…" for the parasite */
+      target = aspect && *aspect
+        ? g_strdup_printf (" aspect=%s anchor=%s", g_strstrip (aspect),
+                           dream_anchor_to_string (anchor))
+        : g_strdup_printf (" to=%dx%d anchor=%s", iw + left + right, ih + top + bottom,
+                           dream_anchor_to_string (anchor));
+    }
+  g_free (aspect);
+  g_free (anchor_name);
 
   /* ---- the work: nothing in the image changes here ---- */
   gimp_progress_init (title);
-  iw = gimp_image_get_width (image);
-  ih = gimp_image_get_height (image);
   args.generate = fill_settings_generate (&s, &gen);
   args.context = fill_context (&s);
   args.seed = (guint64) s.seed;
@@ -498,14 +611,16 @@ outpaint_run (GimpProcedure        *procedure,
   gimp_progress_end ();
   if (!ok)
     {
+      g_free (target);
       fill_settings_clear (&s);
       return dream_gimp3_fail (procedure, error);
     }
 
   /* ---- it worked: bigger canvas + one new layer, one undo step ---- */
   stext = fill_settings_text (&s);
-  settings = g_strdup_printf ("outpaint left=%d right=%d top=%d bottom=%d feather=%d %s",
-                              left, right, top, bottom, feather, stext);
+  settings = g_strdup_printf ("outpaint left=%d right=%d top=%d bottom=%d feather=%d%s %s",
+                              left, right, top, bottom, feather, target ? target : "", stext);
+  g_free (target);
   gimp_image_undo_group_start (image);
   gimp_image_resize (image, iw + left + right, ih + top + bottom, left, top);
   name = fill_layer_name ("Extended", &s);

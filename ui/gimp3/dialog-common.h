@@ -14,4 +14,10 @@ void dream_dialog_sensitive_if (GimpProcedureDialog *dialog, const char *propert
                                 GObject *config, const char *config_property,
                                 const char *value);
 
+/* The same for several values: sensitive while `config_property` equals
+ * any of the NULL-terminated values (one new array per call, as above). */
+void dream_dialog_sensitive_if_any (GimpProcedureDialog *dialog, const char *property,
+                                    GObject *config, const char *config_property,
+                                    const char *value, ...) G_GNUC_NULL_TERMINATED;
+
 #endif

@@ -1,8 +1,14 @@
 /* inpaint-dialog.c — the GIMP 3 dialog of Inpaint Selection and Extend
  * Canvas (see the header).
  *
- *   (Extend Canvas only)  Left / Right / Top / Bottom   [   0 ]
+ *   (Extend Canvas only)  Extend [By pixels on each side ▾ | To a size |
+ *                                 To an aspect ratio]
+ *                         Left / Right / Top / Bottom   [   0 ]  (sides)
+ *                         Width / Height                 [ 256 ]  (size)
+ *                         Aspect ratio                   [16:9 ]  (aspect)
+ *                         Picture at     [Centre ▾]       (size, aspect)
  *                         Blend width                    [  16 ]
+ *                         (fields of the other ways are greyed out)
  *   Fill with        [Content-aware fill ▾]
  *   Sample from      [Around the area    ▾]
  *   Sampling width   ────●────  64            (greyed for "whole image")
@@ -38,9 +44,21 @@ dream_inpaint_dialog_run (GimpProcedure       *procedure,
   gimp_procedure_dialog_fill_box (d, "generate-box", "prompt", "negative-prompt",
                                   "model-file", "steps", "cfg-scale", "strength", NULL);
   if (extend)
-    gimp_procedure_dialog_fill (d, "left", "right", "top", "bottom", "feather",
-                                "mode", "sample-from", "context", "seed",
-                                "generate-box", NULL);
+    {
+      static const char *sides[] = { "left", "right", "top", "bottom" };
+
+      gimp_procedure_dialog_fill (d, "extend-by", "left", "right", "top", "bottom",
+                                  "target-width", "target-height", "aspect", "anchor",
+                                  "feather", "mode", "sample-from", "context", "seed",
+                                  "generate-box", NULL);
+      for (i = 0; i < G_N_ELEMENTS (sides); i++)
+        dream_dialog_sensitive_if (d, sides[i], G_OBJECT (config), "extend-by", "sides");
+      dream_dialog_sensitive_if (d, "target-width", G_OBJECT (config), "extend-by", "size");
+      dream_dialog_sensitive_if (d, "target-height", G_OBJECT (config), "extend-by", "size");
+      dream_dialog_sensitive_if (d, "aspect", G_OBJECT (config), "extend-by", "aspect");
+      dream_dialog_sensitive_if_any (d, "anchor", G_OBJECT (config), "extend-by",
+                                     "size", "aspect", NULL);
+    }
   else
     gimp_procedure_dialog_fill (d, "mode", "sample-from", "context", "seed",
                                 "generate-box", NULL);

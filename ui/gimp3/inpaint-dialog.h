@@ -6,8 +6,8 @@
 #include <libgimp/gimp.h>
 
 /* Shows the dialog on `config` (the procedure's arguments; with `extend`
- * also left/right/top/bottom/feather). Returns TRUE when the user pressed
- * OK. */
+ * also extend-by, left/right/top/bottom, target-width/height, aspect,
+ * anchor and feather). Returns TRUE when the user pressed OK. */
 gboolean dream_inpaint_dialog_run (GimpProcedure       *procedure,
                                    GimpProcedureConfig *config,
                                    gboolean             extend);

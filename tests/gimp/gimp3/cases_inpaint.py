@@ -155,3 +155,24 @@ def case_outpaint_nothing():
 def case_outpaint_cancel():
     facts["cancel_at"] = os.environ.get("DREAM_TEST_CANCEL_AT")
     outpaint_case(**{"left": 32, "right": 0, "top": 32, "bottom": 0})
+
+
+def case_outpaint_aspect():
+    # to 16:9 with the picture at the left; "right" keeps its default
+    # (256), which the ratio replaces: 256x192 -> 342x192, right 86
+    outpaint_case(**{"aspect": "16:9", "anchor": "left", "feather": 16,
+                     "sample-from": "whole", "seed": 0})
+
+
+def case_outpaint_size():
+    # to 300x240 with the picture at the bottom right: left 44, top 48
+    outpaint_case(**{"target-width": 300, "target-height": 240, "anchor": "bottom-right",
+                     "feather": 16, "sample-from": "whole", "seed": 0})
+
+
+def case_outpaint_smaller():
+    outpaint_case(**{"target-width": 200, "target-height": 300})
+
+
+def case_outpaint_bad_aspect():
+    outpaint_case(**{"aspect": "16:0"})

@@ -10,7 +10,9 @@
 ALL_CASES+=(inpaint-rect inpaint-feather inpaint-none inpaint-all inpaint-off-layer
             inpaint-indexed inpaint-generate inpaint-generate-nomodel outpaint-generate
             inpaint-cancel
-            outpaint outpaint-nothing outpaint-cancel inpaint-gui)
+            outpaint outpaint-nothing outpaint-cancel
+            outpaint-aspect outpaint-size outpaint-smaller outpaint-bad-aspect
+            inpaint-gui)
 
 PHOTO="$DATA/kodim23-crop.png"
 SD_TINY="$OUT/sd_tiny.safetensors"    # tiny random SD 1.x checkpoint (tests/data)
@@ -149,6 +151,56 @@ case_outpaint() {
     || say "    note: dream outpaint failed (see $CASE_OUT/cli.log)"
   chk filled result0.png cli.png --mask mask0.png --tol 1
   chk composite comp.png "$PHOTO" cli.png result0.png --mask mask0.png --orig-offset 32 32 --tol 1
+}
+
+# outpaint_to_checks W H X Y PARASITE-TARGET CLI-ARGS...: a run to a target
+# size or ratio made a W x H canvas with the picture (unchanged) at X,Y,
+# the margins in the parasite, the pixels as `dream outpaint CLI-ARGS`.
+outpaint_to_checks() {
+  local W=$1 H=$2 X=$3 Y=$4 target=$5; shift 5
+  local l=$X r=$((W - 256 - X)) t=$Y b=$((H - 192 - Y))
+  facts 'status == "SUCCESS" and len(new) == 1 and len(after) == len(before) + 1' \
+    --message "one new layer"
+  facts "size_before == [256, 192] and size_after == [$W, $H]" --message "canvas 256x192 -> ${W}x$H"
+  facts "(new[0][\"x\"], new[0][\"y\"], new[0][\"w\"], new[0][\"h\"]) == (0, 0, $W, $H) and has_mask" \
+    --message "new layer ${W}x$H at 0,0 with a layer mask"
+  facts "(src[\"x\"], src[\"y\"], src[\"w\"], src[\"h\"]) == ($X, $Y, 256, 192)" \
+    --message "original layer kept its size, at $X,$Y"
+  facts "new[0][\"parasite\"] == \"outpaint left=$l right=$r top=$t bottom=$b feather=16$target mode=content-aware sample=whole context=0 seed=0\"" \
+    --message "settings parasite with the margins $l $r $t $b"
+  chk same src-before.png src-after.png
+  "$DREAM_CLI" outpaint --quiet "$@" --feather 16 --context 0 --seed 0 \
+    "$PHOTO" "$CASE_OUT/cli.png" >>"$CASE_OUT/cli.log" 2>&1 \
+    || say "    note: dream outpaint failed (see $CASE_OUT/cli.log)"
+  chk filled result0.png cli.png --mask mask0.png --tol 1
+  # where the mask is 0 the composite is the old picture, placed at X,Y
+  chk composite comp.png "$PHOTO" cli.png result0.png --mask mask0.png --orig-offset "$X" "$Y" --tol 1
+}
+
+case_outpaint_aspect() {
+  # 256x192 to 16:9: ceil(192*16/9) = 342 wide, picture at the left
+  run_case outpaint-aspect || return
+  outpaint_to_checks 342 192 0 0 " aspect=16:9 anchor=left" --aspect 16:9 --anchor left
+}
+
+case_outpaint_size() {
+  run_case outpaint-size || return
+  outpaint_to_checks 300 240 44 48 " to=300x240 anchor=bottom-right" \
+    --width 300 --height 240 --anchor bottom-right
+}
+
+case_outpaint_smaller() {
+  run_case outpaint-smaller || return
+  facts 'status == "EXECUTION_ERROR" and "smaller than the canvas (256×192) in its width" in (error or "")' \
+    --message "clear error: the target is smaller than the canvas"
+  inpaint_unchanged
+}
+
+case_outpaint_bad_aspect() {
+  run_case outpaint-bad-aspect || return
+  facts 'status == "EXECUTION_ERROR" and "Bad aspect ratio \"16:0\"" in (error or "")' \
+    --message "clear error: bad aspect ratio"
+  inpaint_unchanged
 }
 
 case_outpaint_nothing() {
