@@ -85,7 +85,9 @@ gboolean dream_pixels_inpaint (GeglBuffer *src,
  * the old picture. *pixels and *mask get the extent of the new canvas
  * (0, 0, width + left + right, height + top + bottom) in the new canvas's
  * coordinates. Errors: nothing to add, a canvas over 65536 pixels a side,
- * out of memory, DREAM_ERROR_CANCELLED. */
+ * out of memory, DREAM_ERROR_CANCELLED. To grow to a size or an aspect
+ * ratio, the front ends get the four margins from libdream's
+ * dream_canvas_margins() first (as `dream outpaint --width/--aspect`). */
 gboolean dream_pixels_outpaint (GeglBuffer *src,
                                 const GeglRectangle *canvas,
                                 int left, int right, int top, int bottom,

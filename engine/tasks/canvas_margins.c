@@ -216,9 +216,8 @@ dream_canvas_margins (int width, int height,
         {
           g_set_error (error, DREAM_ERROR, DREAM_ERROR_INVALID_ARGUMENT,
                        "The target size %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT
-                       " is smaller than the canvas (%d×%d) in its %s: Extend "
-                       "Canvas only grows the canvas (to crop, use Image ▸ "
-                       "Canvas Size).", W, H, width, height,
+                       " is smaller than the canvas (%d×%d) in its %s: extending "
+                       "only grows the canvas, it never crops.", W, H, width, height,
                        W < width && H < height ? "width and height"
                        : W < width ? "width" : "height");
           return FALSE;

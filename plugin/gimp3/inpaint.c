@@ -497,8 +497,9 @@ extend_dialog_prepare (GimpProcedureConfig *config, int iw, int ih)
   char *aspect = NULL;
 
   g_object_get (config, "target-width", &tw, "target-height", &th, "aspect", &aspect, NULL);
-  if (tw < iw || th < ih)
-    g_object_set (config, "target-width", MAX (tw, iw), "target-height", MAX (th, ih), NULL);
+  if (tw < iw || th < ih)   /* 65536: the argument's (and the engine's) limit */
+    g_object_set (config, "target-width", CLAMP (MAX (tw, iw), 0, 65536),
+                  "target-height", CLAMP (MAX (th, ih), 0, 65536), NULL);
   if (!aspect || !*aspect)
     g_object_set (config, "aspect", "16:9", NULL);
   g_free (aspect);
