@@ -98,6 +98,12 @@ def main():
     ap.add_argument('--encode-only', action='store_true', help='stop after step 1')
     ap.add_argument('--every', type=int, default=100)
     ap.add_argument('--ema', type=float, default=0.999, help='EMA decay of the exported weights')
+    ap.add_argument('--init', help='start a new run from these UNet weights and scale factor '
+                    '(from_models.py\'s unet-bundled.pt); the latents must come from the '
+                    'encoder they were trained on')
+    ap.add_argument('--min-snr', type=float, default=0,
+                    help='weight the loss by min(SNR, G) / SNR (Hang et al. 2023, "Min-SNR '
+                         'weighting"): the nearly clean steps stop dominating; 0: plain MSE')
     ap.add_argument('--train-text', action='store_true',
                     help='train the text tower with the UNet (from --clip\'s; kept on resume)')
     args = ap.parse_args()
@@ -124,7 +130,12 @@ def main():
                 if i % 2000 == 0:
                     print('encoded', i, '%.1fs' % (time.time() - t0), flush=True)
         z = torch.cat(zs)
-        scale = float(1 / z.std()) if L is None else L['scale_factor']
+        if L is not None:
+            scale = L['scale_factor']
+        elif args.init:
+            scale = torch.load(args.init)['scale_factor']
+        else:
+            scale = float(1 / z.std())
         save_ckpt(lat_path, z=z, scale_factor=scale, encoder_sum=encoder_sum(vae))
         del vae
     if args.encode_only:
@@ -139,6 +150,13 @@ def main():
     unet = sd_torch.UNet(in_channels=4, out_channels=4, **UNET)
     step, rng = 0, random.Random(3)
     ck = load_ckpt(os.path.join(args.run, 'ckpt.pt'))
+    if ck is None and args.init:
+        init = torch.load(args.init)
+        if abs(init['scale_factor'] - scale) > 1e-6:
+            raise SystemExit('--init was trained with scale factor %g, the latents have %g'
+                             % (init['scale_factor'], scale))
+        unet.load_state_dict(init['model'])
+        print('UNet weights from', args.init, 'step', init['step'], flush=True)
     # the text tower: frozen (--clip's), or trained with the UNet (LDM's
     # text-to-image models train theirs jointly): its gradients then come
     # from the denoising loss, so it learns what the pictures need
@@ -185,7 +203,12 @@ def main():
         eps = torch.randn_like(x0)
         a = ac[t].view(-1, 1, 1, 1)
         xt = a.sqrt() * x0 + (1 - a).sqrt() * eps
-        loss = F.mse_loss(unet(xt, t, ctx), eps)
+        if args.min_snr > 0:
+            snr = a.view(-1) / (1 - a.view(-1))
+            w = snr.clamp(max=args.min_snr) / snr
+            loss = (w * ((unet(xt, t, ctx) - eps) ** 2).mean((1, 2, 3))).mean()
+        else:
+            loss = F.mse_loss(unet(xt, t, ctx), eps)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(list(unet.parameters()) + text_params, 1.0)

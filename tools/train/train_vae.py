@@ -55,10 +55,13 @@ def main():
     ck = load_ckpt(os.path.join(args.run, 'ckpt.pt'))
     if ck:
         vae.load_state_dict(ck['model'])
-        opt.load_state_dict(ck['opt'])
         step = ck['step']
-        rng.setstate(ck['rng'])
-        torch.set_rng_state(ck['torch_rng'])
+        if 'opt' in ck:
+            opt.load_state_dict(ck['opt'])
+            rng.setstate(ck['rng'])
+            torch.set_rng_state(ck['torch_rng'])
+        else:                       # from_models.py: the weights only
+            rng.seed(step)
         print('resumed at step', step, flush=True)
     if args.freeze_encoder:
         for p in list(vae.encoder.parameters()) + list(vae.quant_conv.parameters()):
