@@ -13,6 +13,7 @@
 #include "dream-config.h"
 #include "commands.h"
 
+#include <locale.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -175,6 +176,12 @@ usage (FILE *f)
 int
 main (int argc, char **argv)
 {
+  /* The user's locale for text: GLib then prints the engine's UTF-8
+   * messages ("500×500") as they are on a UTF-8 terminal instead of '?'.
+   * Numbers stay in the C locale: files we write (JSON, parasites) and the
+   * numbers we read must not depend on a decimal comma. */
+  setlocale (LC_ALL, "");
+  setlocale (LC_NUMERIC, "C");
   if (argc < 2)
     {
       usage (stderr);
