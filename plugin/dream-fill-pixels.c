@@ -357,3 +357,25 @@ dream_pixels_outpaint (GeglBuffer *src,
   g_free (bigmask.data);
   return ok;
 }
+
+gboolean
+dream_pixels_outpaint_target (int width, int height, int target_width, int target_height,
+                              const char *aspect, dream_anchor anchor,
+                              int *left, int *right, int *top, int *bottom,
+                              char **settings, GError **error)
+{
+  char *ratio = g_strstrip (g_strdup (aspect ? aspect : ""));
+
+  if (!dream_canvas_margins (width, height, target_width, target_height, ratio, anchor,
+                             left, right, top, bottom, error))
+    {
+      g_free (ratio);
+      return FALSE;
+    }
+  *settings = *ratio
+    ? g_strdup_printf (" aspect=%s anchor=%s", ratio, dream_anchor_to_string (anchor))
+    : g_strdup_printf (" to=%dx%d anchor=%s", width + *left + *right,
+                       height + *top + *bottom, dream_anchor_to_string (anchor));
+  g_free (ratio);
+  return TRUE;
+}

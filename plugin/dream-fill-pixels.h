@@ -97,4 +97,15 @@ gboolean dream_pixels_outpaint (GeglBuffer *src,
                                 GeglBuffer **pixels, GeglBuffer **mask,
                                 GError **error);
 
+/* Extend Canvas to a size or an aspect ratio, for both front ends: the
+ * margins from dream_canvas_margins() (same arguments, same errors) and,
+ * in *settings (g_free), what the layer's settings parasite records of the
+ * request after the margins: " aspect=16:9 anchor=left" (the ratio as
+ * given, without surrounding spaces) or " to=342x192 anchor=center". */
+gboolean dream_pixels_outpaint_target (int width, int height,
+                                       int target_width, int target_height,
+                                       const char *aspect, dream_anchor anchor,
+                                       int *left, int *right, int *top, int *bottom,
+                                       char **settings, GError **error);
+
 #endif

@@ -343,13 +343,9 @@ fill_to_new_layer (gboolean extend, gint32 image, gint32 drawable,
       gint tw = (v->extend_by & 1) ? v->target_width : 0;
       gint th = (v->extend_by & 1) ? v->target_height : 0;
 
-      if (!dream_canvas_margins (iw, ih, tw, th, aspect, (dream_anchor) v->anchor,
-                                 &left, &right, &top, &bottom, error))
+      if (!dream_pixels_outpaint_target (iw, ih, tw, th, aspect, (dream_anchor) v->anchor,
+                                         &left, &right, &top, &bottom, &target, error))
         return -1;
-      target = *aspect
-        ? g_strdup_printf (" aspect=%s anchor=%s", aspect, dream_anchor_to_string (v->anchor))
-        : g_strdup_printf (" to=%dx%d anchor=%s", iw + left + right, ih + top + bottom,
-                           dream_anchor_to_string (v->anchor));
     }
 
   gimp_progress_init (title);

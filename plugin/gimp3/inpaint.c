@@ -574,21 +574,18 @@ outpaint_run (GimpProcedure        *procedure,
     {
       dream_anchor anchor;
 
+      /* the margins, and " to=WxH anchor=…" / " aspect=16:9 anchor=…" for
+       * the parasite */
       if (!dream_anchor_from_string (anchor_name, &anchor, &error)
-          || !dream_canvas_margins (iw, ih, target_width, target_height, aspect, anchor,
-                                    &left, &right, &top, &bottom, &error))
+          || !dream_pixels_outpaint_target (iw, ih, target_width, target_height, aspect,
+                                            anchor, &left, &right, &top, &bottom, &target,
+                                            &error))
         {
           g_free (aspect);
           g_free (anchor_name);
           fill_settings_clear (&s);
           return dream_gimp3_fail (procedure, error);
         }
-      /* " to=WxH anchor=…" or " aspect=16:9 anchor=…" for the parasite */
-      target = aspect && *aspect
-        ? g_strdup_printf (" aspect=%s anchor=%s", g_strstrip (aspect),
-                           dream_anchor_to_string (anchor))
-        : g_strdup_printf (" to=%dx%d anchor=%s", iw + left + right, ih + top + bottom,
-                           dream_anchor_to_string (anchor));
     }
   g_free (aspect);
   g_free (anchor_name);
